@@ -1,0 +1,38 @@
+# Every target sets itself up: the first run creates .venv from the pinned requirements.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+SOURCES := func.py backup_copy oci_standin tests
+
+.PHONY: test lint types unit demo invoke bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+## test: lint, type-check and run every test
+test: lint types unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
+
+types: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest
+
+## demo: run the function through the real fdk against the local OCI stand-in
+demo: $(STAMP)
+	$(BIN)/python -m oci_standin.demo events/boot-volume-backup-end.json
+
+## invoke: the same, for any event file: make invoke EVENT=events/x.json
+invoke: $(STAMP)
+	$(BIN)/python -m oci_standin.demo $(EVENT)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""backup-copy: cross-region copies of OCI block volume backups, made once and reported."""

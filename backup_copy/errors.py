@@ -1,0 +1,84 @@
+"""The failures this function knows, each named for the answer it leads to.
+
+    BackupCopyError
+    ├── Rejected            -> status "rejected", HTTP 502: the event is not one we can act on
+    │   └── InvalidEvent        the body is not a well-formed event of a handled type
+    └── Failed              -> status "failed", HTTP 502: a valid event that was not copied
+        ├── ConfigurationError  the function's config is missing or invalid
+        ├── PermanentError      OCI refused in a way a retry cannot mend (404, 400, 401, a FAULTY source)
+        └── TransientError      OCI kept failing in a way that could mend itself, and time ran out
+
+Every error carries the context an operator needs (the backup, the region, the OCI error code) as
+attributes, so the answer, the log line and the failure notice are built from the same facts.
+"""
+
+from __future__ import annotations
+
+
+class BackupCopyError(Exception):
+    """Base of every failure this function reports."""
+
+    status = "failed"
+    error_class = "error"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Rejected(BackupCopyError):
+    """The event cannot be acted on: malformed, wrong shape, or naming nothing copyable."""
+
+    status = "rejected"
+    error_class = "rejected"
+
+
+class InvalidEvent(Rejected):
+    """The body failed validation; the reason names the field."""
+
+    error_class = "invalid_event"
+
+
+class Failed(BackupCopyError):
+    """A valid event whose backup was not copied."""
+
+    status = "failed"
+
+
+class ConfigurationError(Failed):
+    """The function's configuration is missing or invalid; the reason names the key."""
+
+    error_class = "configuration"
+
+
+class OciError(Failed):
+    """An OCI call failed; carries what was called, where, and OCI's own answer."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        operation: str,
+        region: str,
+        http_status: int | None = None,
+        code: str | None = None,
+        opc_request_id: str | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.operation = operation
+        self.region = region
+        self.http_status = http_status
+        self.code = code
+        self.opc_request_id = opc_request_id
+
+
+class PermanentError(OciError):
+    """OCI refused in a way that retrying cannot mend; the reason says what to fix."""
+
+    error_class = "permanent"
+
+
+class TransientError(OciError):
+    """OCI kept failing in a way that could have mended itself, and the deadline came first."""
+
+    error_class = "transient"

@@ -1,0 +1,202 @@
+"""The OCI Events payloads this function reads, validated at the edge and frozen."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from backup_copy.errors import InvalidEvent
+from backup_copy.ocids import Ocid, parse_ocid
+
+
+class BackupKind(StrEnum):
+    """The three kinds of block storage backup OCI can copy across regions."""
+
+    BOOT = "boot"
+    VOLUME = "volume"
+    VOLUME_GROUP = "volume_group"
+
+    @property
+    def ocid_type(self) -> str:
+        """The resource-type segment of this kind's OCIDs."""
+        return _OCID_TYPES[self]
+
+    @property
+    def label(self) -> str:
+        """How a person names this kind of backup."""
+        return _LABELS[self]
+
+
+_OCID_TYPES = {
+    BackupKind.BOOT: "bootvolumebackup",
+    BackupKind.VOLUME: "volumebackup",
+    BackupKind.VOLUME_GROUP: "volumegroupbackup",
+}
+_LABELS = {
+    BackupKind.BOOT: "boot volume backup",
+    BackupKind.VOLUME: "volume backup",
+    BackupKind.VOLUME_GROUP: "volume group backup",
+}
+
+# Event types are matched in lower case, as Events rules match them. Copy events
+# (copy...backup.begin/.end) are deliberately absent: a copy is never copied again.
+BACKUP_CREATED_EVENTS: dict[str, BackupKind] = {
+    "com.oraclecloud.blockvolumes.createbootvolumebackup.end": BackupKind.BOOT,
+    "com.oraclecloud.blockvolumes.createvolumebackup.end": BackupKind.VOLUME,
+    "com.oraclecloud.blockvolumes.createvolumegroupbackup.end": BackupKind.VOLUME_GROUP,
+}
+
+
+def _compartment_ocid(value: str) -> str:
+    # Compartments and the tenancy (the root compartment) are realm-wide: their region segment is
+    # empty, so only the shape is checked here.
+    if not _COMPARTMENT.fullmatch(value):
+        raise ValueError("not a compartment or tenancy OCID")
+    return value
+
+
+_COMPARTMENT = re.compile(r"ocid1\.(?:compartment|tenancy)\.oc[0-9]{1,3}\.[a-z0-9-]{0,40}\.[a-z0-9]{10,200}")
+
+CompartmentId = Annotated[str, AfterValidator(_compartment_ocid)]
+DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+# Event ids are UUIDs in practice; anything printable and short is accepted, since they only label.
+EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
+
+
+class WireModel(BaseModel):
+    """Frozen, strict, camelCase on the wire; unknown fields are ignored."""
+
+    model_config = ConfigDict(
+        frozen=True, strict=True, alias_generator=to_camel, populate_by_name=True, extra="ignore"
+    )
+
+
+class AdditionalDetails(WireModel):
+    """The event's `additionalDetails`: what the backup was taken of, and how."""
+
+    volume_id: str | None = None
+    source_type: str | None = None
+    # Where OCI puts the operation status is unconfirmed; it is kept for the log only, since the
+    # backup's own lifecycle state, read from OCI before copying, is what decides.
+    status: str | None = None
+
+
+class BackupData(WireModel):
+    """The event's `data`: the backup that was created."""
+
+    compartment_id: CompartmentId
+    compartment_name: str | None = None
+    resource_name: DisplayName | None = None
+    resource_id: str
+    availability_domain: str | None = None
+    # The docs spell it freeFormTags, the API freeformTags: both are accepted.
+    freeform_tags: dict[str, str] = Field(
+        default_factory=dict, validation_alias=AliasChoices("freeformTags", "freeFormTags")
+    )
+    defined_tags: dict[str, dict[str, JsonValue]] = Field(default_factory=dict)
+    additional_details: AdditionalDetails = Field(default_factory=AdditionalDetails)
+
+
+class Extensions(WireModel):
+    """The envelope's `extensions`."""
+
+    compartment_id: str | None = None
+
+
+class EventHeader(WireModel):
+    """Just enough of any event to decide whether it is one this function handles."""
+
+    event_type: str
+    event_id: str | None = Field(default=None, alias="eventID")
+
+
+class BackupCreatedEvent(WireModel):
+    """A "backup completed" event: the OCI Events envelope around a new backup."""
+
+    event_type: str
+    cloud_events_version: str
+    event_type_version: str
+    source: str
+    event_time: AwareDatetime
+    content_type: str | None = None
+    event_id: EventId = Field(alias="eventID")
+    extensions: Extensions | None = None
+    data: BackupData
+
+    @model_validator(mode="after")
+    def _resource_matches_event_type(self) -> BackupCreatedEvent:
+        kind = BACKUP_CREATED_EVENTS.get(self.event_type.lower())
+        if kind is None:
+            raise ValueError(f"eventType {self.event_type!r} is not a backup-created event")
+        try:
+            parse_ocid(self.data.resource_id, resource_type=kind.ocid_type)
+        except ValueError as exc:
+            raise ValueError(f"data.resourceId: {exc}") from None
+        return self
+
+    @property
+    def kind(self) -> BackupKind:
+        """Which kind of backup the event is about."""
+        return BACKUP_CREATED_EVENTS[self.event_type.lower()]
+
+    @property
+    def backup(self) -> Ocid:
+        """The new backup's OCID, parsed (its region is the source region)."""
+        return parse_ocid(self.data.resource_id, resource_type=self.kind.ocid_type)
+
+    @property
+    def time(self) -> datetime:
+        """When OCI says the event happened."""
+        return self.event_time
+
+
+_Model = TypeVar("_Model", bound=WireModel)
+
+
+def read_event(body: bytes) -> EventHeader | BackupCreatedEvent:
+    """Validate a request body: a handled event in full, any other event by its header only.
+
+    Raises InvalidEvent, whose reason names the offending field.
+    """
+    header = _validate(EventHeader, body)
+    if header.event_type.lower() not in BACKUP_CREATED_EVENTS:
+        return header
+    return _validate(BackupCreatedEvent, body)
+
+
+def _validate(model: type[_Model], body: bytes) -> _Model:
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise InvalidEvent(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError, *, limit: int = 3) -> str:
+    """One line naming each bad field by its wire name (data.resourceId: ...)."""
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False)[:limit]:
+        where = ".".join(str(part) for part in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "json_invalid":
+            message = f"the body is not valid JSON ({error['ctx'].get('error', 'parse error')})"
+        parts.append(f"{where}: {message}" if where else message)
+    more = exc.error_count() - limit
+    if more > 0:
+        parts.append(f"and {more} more")
+    return "invalid event: " + "; ".join(parts)

@@ -1,0 +1,66 @@
+"""The notification: a title a person understands, and a JSON body with the facts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from backup_copy.copier import Outcome, Status, new_backup_ids
+
+# ONS refuses bodies over 64 KB; the title is a subject line, kept short.
+MAX_BODY_BYTES = 64 * 1024
+MAX_TITLE = 200
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message for the topic."""
+
+    title: str
+    body: str
+
+
+def should_notify(outcome: Outcome) -> bool:
+    """New copies, dry-run plans and every failure are announced; quiet outcomes are not."""
+    return outcome.status in (Status.COPIED, Status.DRY_RUN, Status.FAILED, Status.REJECTED)
+
+
+def build_notice(outcome: Outcome) -> Notice:
+    """The notice for an outcome; the new backup OCIDs come first in the body."""
+    name = outcome.source_name or outcome.source or "unknown backup"
+    regions = ", ".join(copy.region for copy in (outcome.new_copies or outcome.copies))
+    if outcome.status is Status.COPIED:
+        title = f"Backup copied to {regions}: {name}"
+    elif outcome.status is Status.DRY_RUN:
+        title = f"Dry run: backup would be copied to {regions or 'no region'}: {name}"
+    else:
+        title = f"Backup copy FAILED ({outcome.status.value}): {name}"
+    body: dict[str, object] = {
+        "newBackupIds": new_backup_ids(outcome.new_copies),
+        "status": outcome.status.value,
+        "source": outcome.source,
+        "sourceName": outcome.source_name,
+        "sourceRegion": outcome.source_region,
+        "kind": outcome.kind.value if outcome.kind else None,
+        "regions": [copy.region for copy in outcome.copies] + [f.region for f in outcome.failures],
+        "copies": [copy.to_json() for copy in outcome.copies],
+        "workRequestIds": [c.work_request_id for c in outcome.new_copies if c.work_request_id],
+        "eventId": outcome.event_id,
+        "eventType": outcome.event_type,
+    }
+    if outcome.reason is not None:
+        body["reason"] = outcome.reason
+    if outcome.error_class is not None:
+        body["errorClass"] = outcome.error_class
+    if outcome.failures:
+        body["failures"] = [failure.to_json() for failure in outcome.failures]
+    text = json.dumps(body, indent=2)
+    if len(text.encode()) > MAX_BODY_BYTES:
+        # Only a reason quoting hostile input can be this long; the OCIDs matter more than it.
+        body["reason"] = str(body.get("reason", ""))[:1000] + " (truncated)"
+        text = json.dumps(body, indent=2)
+    return Notice(title=_short(title), body=text)
+
+
+def _short(title: str) -> str:
+    return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1] + "…"

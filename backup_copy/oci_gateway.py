@@ -1,0 +1,410 @@
+"""The OCI gateway: the one module that imports the `oci` SDK.
+
+It implements the copier's ports (BackupStore, Notifier) with Block Storage and Notifications
+clients, signed by the function's resource principal, built on first use and cached per region for
+warm invocations. Every call is retried while the invocation's deadline allows, and every SDK
+failure leaves here as one of the errors in backup_copy.errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from threading import Lock
+from typing import Any, TypeVar
+
+import oci
+from oci.circuit_breaker import NoCircuitBreakerStrategy
+from oci.core import BlockstorageClient
+from oci.core.models import (
+    CopyBootVolumeBackupDetails,
+    CopyVolumeBackupDetails,
+    CopyVolumeGroupBackupDetails,
+)
+from oci.ons import NotificationDataPlaneClient
+from oci.ons.models import MessageDetails
+
+from backup_copy.copier import BackupCopy, CopyRequest, SourceBackup
+from backup_copy.deadline import Deadline
+from backup_copy.errors import ConfigurationError, Failed, OciError, PermanentError, TransientError
+from backup_copy.events import BackupKind
+from backup_copy.ocids import parse_ocid
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+
+@cache
+def known_regions() -> dict[str, str]:
+    """Every region the installed SDK knows, by short key (iad) and by identifier (us-ashburn-1)."""
+    regions = {name: name for name in oci.regions.REGIONS}
+    regions.update(oci.regions.REGIONS_SHORT_NAMES)
+    return regions
+
+
+@dataclass(frozen=True)
+class _KindApi:
+    """The Block Storage operations and field names for one kind of backup."""
+
+    get: str
+    list: str
+    copy: str
+    details: type[Any]
+    source_field: str
+    # The list filter by source backup, where the API has one (volume group backups have none).
+    list_filter: str | None
+    iam_resource: str
+
+
+_APIS = {
+    BackupKind.BOOT: _KindApi(
+        get="get_boot_volume_backup",
+        list="list_boot_volume_backups",
+        copy="copy_boot_volume_backup",
+        details=CopyBootVolumeBackupDetails,
+        source_field="source_boot_volume_backup_id",
+        list_filter="source_boot_volume_backup_id",
+        iam_resource="boot-volume-backups",
+    ),
+    BackupKind.VOLUME: _KindApi(
+        get="get_volume_backup",
+        list="list_volume_backups",
+        copy="copy_volume_backup",
+        details=CopyVolumeBackupDetails,
+        source_field="source_volume_backup_id",
+        list_filter="source_volume_backup_id",
+        iam_resource="volume-backups",
+    ),
+    BackupKind.VOLUME_GROUP: _KindApi(
+        get="get_volume_group_backup",
+        list="list_volume_group_backups",
+        copy="copy_volume_group_backup",
+        details=CopyVolumeGroupBackupDetails,
+        source_field="source_volume_group_backup_id",
+        list_filter=None,
+        iam_resource="volume-group-backups",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Backoff with jitter for transient failures, bounded by the invocation's deadline."""
+
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    # Seconds kept back, when deciding whether to try again, to report a failure after the last try.
+    reserve: float = 4.0
+    connect_timeout: float = 5.0
+    read_timeout: float = 25.0
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    jitter: Callable[[], float] = field(default=random.random, compare=False)
+
+    def delay(self, attempt: int) -> float:
+        """How long to wait before try `attempt + 1`: exponential, with equal jitter."""
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return float(ceiling / 2 + ceiling / 2 * self.jitter())
+
+
+def default_signer() -> Any:
+    """The resource principal inside OCI Functions; an ~/.oci/config profile for local runs."""
+    if os.environ.get("OCI_RESOURCE_PRINCIPAL_VERSION"):
+        return oci.auth.signers.get_resource_principals_signer()
+    profile = os.environ.get("OCI_CONFIG_PROFILE")
+    if profile:
+        config = oci.config.from_file(
+            file_location=os.environ.get("OCI_CONFIG_FILE", oci.config.DEFAULT_LOCATION),
+            profile_name=profile,
+        )
+        return oci.signer.Signer.from_config(config)
+    raise ConfigurationError(
+        "no OCI credentials: OCI_RESOURCE_PRINCIPAL_VERSION is not set (the function is not running "
+        "in OCI Functions) and no OCI_CONFIG_PROFILE was given for a local run"
+    )
+
+
+class OciGateway:
+    """Block Storage and Notifications through the SDK, one cached client per service and region."""
+
+    def __init__(
+        self,
+        *,
+        endpoint_template: str | None = None,
+        signer_factory: Callable[[], Any] = default_signer,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._endpoint_template = endpoint_template
+        self._signer_factory = signer_factory
+        self._retry = retry or RetryPolicy()
+        self._signer: Any = None
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = Lock()
+
+    # --- the copier's BackupStore port ---------------------------------------------------------
+
+    def get_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> SourceBackup:
+        """Read a backup in its own region."""
+        api = _APIS[kind]
+        client = self._client("iaas", region)
+        data = self._call("get", region, deadline, getattr(client, api.get), backup_id, kind=kind).data
+        return self._source(kind, region, data)
+
+    def find_copies(self, source: SourceBackup, region: str, deadline: Deadline) -> list[BackupCopy]:
+        """Every copy of `source` in `region` (copies land in the source's compartment)."""
+        api = _APIS[source.kind]
+        client = self._client("iaas", region)
+        list_call = getattr(client, api.list)
+        filters = {api.list_filter: source.id} if api.list_filter else {}
+        copies: list[BackupCopy] = []
+        page: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {**filters, **({"page": page} if page else {})}
+            response = self._call(
+                "list",
+                region,
+                deadline,
+                list_call,
+                source.compartment_id,
+                kind=source.kind,
+                **kwargs,
+            )
+            copies.extend(
+                BackupCopy(region=region, id=item.id, state=item.lifecycle_state)
+                for item in response.data
+                if getattr(item, api.source_field, None) == source.id
+            )
+            page = response.next_page
+            if not page:
+                return copies
+
+    def copy_backup(self, source: SourceBackup, request: CopyRequest, deadline: Deadline) -> BackupCopy:
+        """Ask the SOURCE region to copy `source`; the destination travels in the body."""
+        api = _APIS[source.kind]
+        client = self._client("iaas", source.region)
+        details = api.details(
+            destination_region=request.destination_region,
+            display_name=request.display_name,
+            kms_key_id=request.kms_key_id,
+        )
+        # The same retry token on every attempt: OCI answers a repeat with the first result.
+        response = self._call(
+            "copy",
+            source.region,
+            deadline,
+            getattr(client, api.copy),
+            source.id,
+            details,
+            kind=source.kind,
+            destination=request.destination_region,
+            opc_retry_token=request.retry_token,
+        )
+        return BackupCopy(
+            region=request.destination_region,
+            id=response.data.id,
+            state=response.data.lifecycle_state,
+            work_request_id=response.headers.get("opc-work-request-id"),
+        )
+
+    # --- the Notifier port -----------------------------------------------------------------------
+
+    def publish(self, topic_id: str, title: str, body: str, deadline: Deadline) -> str:
+        """Publish to the topic, in the topic's region; returns the message id."""
+        region = parse_ocid(topic_id, resource_type="onstopic").region
+        client = self._client("notification", region)
+        response = self._call(
+            "publish",
+            region,
+            deadline,
+            client.publish_message,
+            topic_id,
+            MessageDetails(title=title, body=body),
+            reserve=0.5,
+        )
+        return str(response.data.message_id)
+
+    # --- plumbing --------------------------------------------------------------------------------
+
+    def _client(self, service: str, region: str) -> Any:
+        with self._lock:
+            client = self._clients.get((service, region))
+            if client is None:
+                if self._signer is None:
+                    self._signer = self._signer_factory()
+                client = self._new_client(service, region)
+                self._clients[(service, region)] = client
+            return client
+
+    def _new_client(self, service: str, region: str) -> Any:
+        kwargs: dict[str, Any] = {
+            "signer": self._signer,
+            "timeout": (self._retry.connect_timeout, self._retry.read_timeout),
+            # The retry loop below is the only one: the circuit breaker would turn a burst of 5xx
+            # into failures of its own before the deadline logic saw them.
+            "circuit_breaker_strategy": NoCircuitBreakerStrategy(),
+        }
+        if self._endpoint_template:
+            kwargs["service_endpoint"] = self._endpoint_template.format(region=region, service=service)
+        client_class = BlockstorageClient if service == "iaas" else NotificationDataPlaneClient
+        return client_class({"region": region}, **kwargs)
+
+    def _call(
+        self,
+        operation: str,
+        region: str,
+        deadline: Deadline,
+        method: Callable[..., _T],
+        *args: Any,
+        kind: BackupKind | None = None,
+        destination: str | None = None,
+        reserve: float | None = None,
+        **kwargs: Any,
+    ) -> _T:
+        """Call the SDK, retrying transient failures while the deadline leaves room."""
+        keep = self._retry.reserve if reserve is None else reserve
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return method(*args, **kwargs)
+            except Exception as exc:  # the SDK's errors are classified; anything else is a bug
+                error = classify(exc, operation, region, kind=kind, destination=destination)
+                if error is None:
+                    raise
+                if not isinstance(error, TransientError):
+                    raise error from exc
+                pause = self._retry.delay(attempt)
+                if deadline.remaining() - pause < keep:
+                    error.reason = f"{error.reason} (gave up after {attempt} attempt(s), as time ran out)"
+                    error.args = (error.reason,)
+                    raise error from exc
+                log.warning(
+                    "retrying OCI call",
+                    extra={
+                        "fields": {
+                            "operation": operation,
+                            "region": region,
+                            "attempt": attempt,
+                            "httpStatus": error.http_status,
+                            "code": error.code,
+                            "pause": round(pause, 3),
+                        }
+                    },
+                )
+                self._retry.sleep(pause)
+
+    @staticmethod
+    def _source(kind: BackupKind, region: str, data: Any) -> SourceBackup:
+        return SourceBackup(
+            id=data.id,
+            kind=kind,
+            region=region,
+            compartment_id=data.compartment_id,
+            display_name=data.display_name or data.id,
+            lifecycle_state=data.lifecycle_state,
+            source_backup_id=getattr(data, _APIS[kind].source_field, None),
+            freeform_tags=dict(data.freeform_tags or {}),
+            defined_tags={ns: dict(values) for ns, values in (data.defined_tags or {}).items()},
+        )
+
+
+# OCI answers these with a 409 when another operation holds the resource: worth another try.
+_TRANSIENT_409 = frozenset({"IncorrectState", "LockConflict", "Conflict", "ConcurrentOperation"})
+
+
+def classify(
+    exc: BaseException,
+    operation: str,
+    region: str,
+    *,
+    kind: BackupKind | None = None,
+    destination: str | None = None,
+) -> Failed | None:
+    """The error an SDK exception stands for, with a reason that says what to fix; None if not OCI's."""
+    if isinstance(exc, oci.exceptions.ServiceError):
+        status, code = int(exc.status), str(exc.code)
+        context = {
+            "operation": operation,
+            "region": region,
+            "http_status": status,
+            "code": code,
+            "opc_request_id": exc.request_id,
+        }
+        transient = (
+            status == 429 or (status == 409 and code in _TRANSIENT_409) or (status >= 500 and status != 501)
+        )
+        if transient:
+            return TransientError(f"OCI answered {status} {code} to {operation} in {region}", **context)
+        return PermanentError(
+            _explain(
+                operation=operation,
+                region=region,
+                status=status,
+                code=code,
+                message=str(exc.message),
+                kind=kind,
+                destination=destination,
+            ),
+            **context,
+        )
+    if isinstance(exc, (oci.exceptions.RequestException, oci.exceptions.ConnectTimeout)):
+        return TransientError(
+            f"could not reach OCI for {operation} in {region}: {type(exc).__name__}",
+            operation=operation,
+            region=region,
+        )
+    if isinstance(exc, oci.exceptions.ClientError):
+        return PermanentError(
+            f"the SDK refused {operation} in {region}: {exc}", operation=operation, region=region
+        )
+    return None
+
+
+def _explain(  # noqa: PLR0911  # one sentence per kind of refusal
+    *,
+    operation: str,
+    region: str,
+    status: int,
+    code: str,
+    message: str,
+    kind: BackupKind | None,
+    destination: str | None,
+) -> str:
+    resource = _APIS[kind].iam_resource if kind else "boot-volume-backups"
+    said = f"OCI answered {status} {code} to {operation} in {region}"
+    if status == 401:
+        return (
+            f"{said}: the function's credentials were not accepted; check that it runs as a "
+            f"resource principal and that the tenancy is subscribed to {region}"
+        )
+    if status in (403, 404) and operation == "get":
+        return (
+            f"{said}: the backup is gone, or the function may not read it; the dynamic group needs "
+            f"'read {resource}' (and 'inspect volumes') in {region}"
+        )
+    if status in (403, 404) and operation == "list":
+        return (
+            f"{said}: the function may not list backups in {region}; the dynamic group needs "
+            f"'read {resource}' there, and the tenancy must be subscribed to {region}"
+        )
+    if status in (403, 404) and operation == "copy":
+        return (
+            f"{said}: the function may not copy this backup; the dynamic group needs 'use {resource}' "
+            f"in {region} (the copy permission) and 'manage {resource}' in {destination or 'the destination'}"
+        )
+    if status in (403, 404) and operation == "publish":
+        return (
+            f"{said}: the topic is gone, or the function may not publish to it; the dynamic group "
+            f"needs 'use ons-topics' on it"
+        )
+    if status == 400:
+        return f"{said}: {message} (check DESTINATION_REGIONS and DESTINATION_KMS_KEY_IDS)"
+    return f"{said}: {message}"
+
+
+__all__ = ["OciError", "OciGateway", "RetryPolicy", "classify", "default_signer", "known_regions"]

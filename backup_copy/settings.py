@@ -1,0 +1,133 @@
+"""The function's configuration: fn config keys, read from the environment once and validated."""
+
+from __future__ import annotations
+
+import string
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from backup_copy.errors import ConfigurationError
+from backup_copy.ocids import parse_ocid, region_identifier
+
+DEFAULT_DISPLAY_NAME_TEMPLATE = "{name} (copy from {source_region})"
+# What a display name template may use; anything else is refused when the config is read.
+DISPLAY_NAME_FIELDS = frozenset({"name", "source_region", "destination_region", "source_id", "kind"})
+MAX_DISPLAY_NAME = 255
+
+
+class Settings(BaseSettings):
+    """Every key the function reads; environment names are the upper-case field names."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
+
+    destination_regions: Annotated[tuple[str, ...], NoDecode]
+    notification_topic_id: str
+    destination_kms_key_ids: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    display_name_template: str = DEFAULT_DISPLAY_NAME_TEMPLATE
+    dry_run: bool = False
+    oci_endpoint_template: str | None = None
+
+    @field_validator("destination_regions", mode="before")
+    @classmethod
+    def _split_regions(cls, value: object) -> tuple[str, ...]:
+        if not isinstance(value, str):
+            raise ValueError("a comma-separated list of region identifiers, e.g. us-ashburn-1")
+        regions: list[str] = []
+        for item in (part.strip().lower() for part in value.split(",")):
+            if not item:
+                continue
+            if region_identifier(item) != item:
+                raise ValueError(f"{item!r} is not an OCI region identifier (e.g. us-ashburn-1)")
+            if item not in regions:
+                regions.append(item)
+        if not regions:
+            raise ValueError("name at least one destination region")
+        return tuple(regions)
+
+    @field_validator("notification_topic_id")
+    @classmethod
+    def _topic(cls, value: str) -> str:
+        parse_ocid(value, resource_type="onstopic")
+        return value
+
+    @field_validator("destination_kms_key_ids", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> dict[str, str]:
+        if value == {}:  # pydantic-settings' own reading of an unset dict field
+            return {}
+        if not isinstance(value, str):
+            raise ValueError("a comma-separated list of region=keyOCID")
+        keys: dict[str, str] = {}
+        for item in (part.strip() for part in value.split(",")):
+            if not item:
+                continue
+            region, sep, key = (side.strip() for side in item.partition("="))
+            if not sep or not region or not key:
+                raise ValueError(f"{item!r} is not region=keyOCID")
+            if region in keys:
+                raise ValueError(f"two keys for {region}")
+            if parse_ocid(key, resource_type="key").region != region:
+                raise ValueError(f"the key for {region} is not in {region}: a key must be in its destination")
+            keys[region] = key
+        return keys
+
+    @field_validator("display_name_template")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        try:
+            fields = {field for _, field, _, _ in string.Formatter().parse(value) if field is not None}
+        except ValueError as exc:
+            raise ValueError(f"not a valid template ({exc})") from None
+        unknown = fields - DISPLAY_NAME_FIELDS
+        if unknown:
+            allowed = ", ".join("{" + name + "}" for name in sorted(DISPLAY_NAME_FIELDS))
+            raise ValueError(f"unknown placeholder {sorted(unknown)}; use {allowed}")
+        return value
+
+    @field_validator("oci_endpoint_template")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("a base URL starting http:// or https://")
+        if "{region}" not in value or "{service}" not in value:
+            raise ValueError("the URL must contain both {region} and {service}")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _keys_for_destinations(self) -> Settings:
+        strays = sorted(set(self.destination_kms_key_ids) - set(self.destination_regions))
+        if strays:
+            raise ValueError(f"DESTINATION_KMS_KEY_IDS names {', '.join(strays)}, not in DESTINATION_REGIONS")
+        return self
+
+    def display_name(
+        self, *, name: str, source_region: str, destination_region: str, source_id: str, kind: str
+    ) -> str:
+        """The copy's display name from the template, cut to OCI's 255-character limit."""
+        rendered = self.display_name_template.format(
+            name=name,
+            source_region=source_region,
+            destination_region=destination_region,
+            source_id=source_id,
+            kind=kind,
+        )
+        return rendered[:MAX_DISPLAY_NAME] or name[:MAX_DISPLAY_NAME]
+
+
+def load_settings() -> Settings:
+    """Read and validate the configuration; ConfigurationError names each bad key."""
+    try:
+        return Settings()  # required fields come from the environment
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False, include_input=False):
+            key = ".".join(str(part) for part in error["loc"]).upper()
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "missing":
+                message = "is required but not set"
+            problems.append(f"{key}: {message}" if key else message)
+        raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from None

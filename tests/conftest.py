@@ -1,0 +1,40 @@
+"""Shared fixtures: configuration in the environment, and the function's runtime on fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from backup_copy import function
+from backup_copy.function import Runtime
+from backup_copy.settings import load_settings
+from tests.fakes import TOPIC, FakeGateway
+
+CONFIG_KEYS = (
+    "DESTINATION_REGIONS",
+    "NOTIFICATION_TOPIC_ID",
+    "DESTINATION_KMS_KEY_IDS",
+    "DISPLAY_NAME_TEMPLATE",
+    "DRY_RUN",
+    "OCI_ENDPOINT_TEMPLATE",
+)
+
+
+@pytest.fixture
+def config(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """A valid configuration (two destinations); tests change keys through the returned patcher."""
+    for key in CONFIG_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("DESTINATION_REGIONS", "us-ashburn-1,eu-frankfurt-1")
+    monkeypatch.setenv("NOTIFICATION_TOPIC_ID", TOPIC)
+    return monkeypatch
+
+
+@pytest.fixture
+def fake_runtime(config: pytest.MonkeyPatch) -> Iterator[FakeGateway]:
+    """The function wired to a FakeGateway, as the composition root would wire the real one."""
+    gateway = FakeGateway()
+    config.setattr(function, "_runtime", Runtime(load_settings(), gateway))
+    yield gateway
+    function.reset_runtime()

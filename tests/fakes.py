@@ -1,0 +1,87 @@
+"""Hand-written fakes of the copier's ports: they keep state and record what they were asked."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from backup_copy.copier import BackupCopy, CopyRequest, SourceBackup
+from backup_copy.deadline import Deadline
+from backup_copy.errors import Failed, PermanentError
+from backup_copy.events import BackupKind
+
+COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaa4vggyw2zmbrcwxnwbzfkdcyvkcpqxadmcdwaeb6v6uqpfrw4tuxq"
+TOPIC = "ocid1.onstopic.oc1.phx.aaaaaaaatopicforbackupcopynoticesxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+
+
+@dataclass
+class FakeGateway:
+    """Block Storage and Notifications in memory."""
+
+    backups: dict[str, SourceBackup] = field(default_factory=dict)
+    copies: dict[str, list[BackupCopy]] = field(default_factory=dict)
+    copy_requests: list[tuple[str, CopyRequest]] = field(default_factory=list)
+    published: list[tuple[str, str, str]] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    fail_copy_to: dict[str, Failed] = field(default_factory=dict)
+    fail_publish: Failed | None = None
+    _ids: itertools.count[int] = field(default_factory=itertools.count)
+
+    def add_source(
+        self,
+        backup_id: str,
+        *,
+        kind: BackupKind = BackupKind.BOOT,
+        state: str = "AVAILABLE",
+        source_backup_id: str | None = None,
+        region: str = "us-phoenix-1",
+    ) -> SourceBackup:
+        """Put a backup in the fake store."""
+        backup = SourceBackup(
+            id=backup_id,
+            kind=kind,
+            region=region,
+            compartment_id=COMPARTMENT,
+            display_name="web-01 (Boot Volume) manual",
+            lifecycle_state=state,
+            source_backup_id=source_backup_id,
+            freeform_tags={"app": "web"},
+        )
+        self.backups[backup_id] = backup
+        return backup
+
+    def get_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> SourceBackup:
+        """Read a backup; 404 as OCI would."""
+        self.calls.append(f"get {region}")
+        if backup_id not in self.backups:
+            raise PermanentError("not found", operation="get", region=region, http_status=404)
+        return self.backups[backup_id]
+
+    def find_copies(self, source: SourceBackup, region: str, deadline: Deadline) -> list[BackupCopy]:
+        """Copies of a source in a region."""
+        self.calls.append(f"list {region}")
+        return list(self.copies.get(f"{source.id}|{region}", []))
+
+    def copy_backup(self, source: SourceBackup, request: CopyRequest, deadline: Deadline) -> BackupCopy:
+        """Make a copy, or fail as configured."""
+        region = request.destination_region
+        self.calls.append(f"copy {region}")
+        self.copy_requests.append((source.id, request))
+        if region in self.fail_copy_to:
+            raise self.fail_copy_to[region]
+        copy = BackupCopy(
+            region=region,
+            id=f"ocid1.bootvolumebackup.oc1.{region}.copy{next(self._ids)}",
+            state="CREATING",
+            work_request_id=f"ocid1.workrequest.oc1.{region}.wr",
+        )
+        self.copies.setdefault(f"{source.id}|{region}", []).append(copy)
+        return copy
+
+    def publish(self, topic_id: str, title: str, body: str, deadline: Deadline) -> str:
+        """Record a notice, or fail as configured."""
+        self.calls.append("publish")
+        if self.fail_publish is not None:
+            raise self.fail_publish
+        self.published.append((topic_id, title, body))
+        return f"message-{len(self.published)}"

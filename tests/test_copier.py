@@ -1,0 +1,158 @@
+"""The copy decision, against hand-written fakes of Block Storage."""
+
+from __future__ import annotations
+
+import pytest
+
+from backup_copy.copier import BackupCopy, Status, copy_backup, retry_token
+from backup_copy.deadline import Deadline
+from backup_copy.errors import ConfigurationError, PermanentError, TransientError
+from backup_copy.events import BackupCreatedEvent, read_event
+from backup_copy.settings import load_settings
+from tests.events import event_bytes
+from tests.fakes import FakeGateway
+
+BOOT_EVENT = "boot-volume-backup-end.json"
+
+
+def boot_event() -> BackupCreatedEvent:
+    event = read_event(event_bytes(BOOT_EVENT))
+    assert isinstance(event, BackupCreatedEvent)
+    return event
+
+
+def deadline() -> Deadline:
+    return Deadline.after(30)
+
+
+@pytest.fixture
+def store() -> FakeGateway:
+    gateway = FakeGateway()
+    gateway.add_source(boot_event().data.resource_id)
+    return gateway
+
+
+def test_a_new_backup_is_copied_once_to_each_destination(
+    config: pytest.MonkeyPatch, store: FakeGateway
+) -> None:
+    outcome = copy_backup(boot_event(), load_settings(), store, deadline())
+    assert outcome.status is Status.COPIED
+    assert [c.region for c in outcome.copies] == ["us-ashburn-1", "eu-frankfurt-1"]
+    assert outcome.new_copies == outcome.copies
+    assert [request.destination_region for _, request in store.copy_requests] == [
+        "us-ashburn-1",
+        "eu-frankfurt-1",
+    ]
+    assert store.calls == [
+        "get us-phoenix-1",
+        "list us-ashburn-1",
+        "copy us-ashburn-1",
+        "list eu-frankfurt-1",
+        "copy eu-frankfurt-1",
+    ]
+
+
+def test_each_copy_carries_a_retry_token_derived_from_source_and_destination(
+    config: pytest.MonkeyPatch, store: FakeGateway
+) -> None:
+    copy_backup(boot_event(), load_settings(), store, deadline())
+    tokens = [request.retry_token for _, request in store.copy_requests]
+    source = boot_event().data.resource_id
+    assert tokens == [retry_token(source, "us-ashburn-1"), retry_token(source, "eu-frankfurt-1")]
+    assert len(set(tokens)) == 2
+    assert all(1 <= len(token) <= 64 for token in tokens)
+
+
+def test_the_retry_token_does_not_depend_on_the_event_delivery() -> None:
+    source = boot_event().data.resource_id
+    assert retry_token(source, "us-ashburn-1") == retry_token(source, "us-ashburn-1")
+    assert retry_token(source, "us-ashburn-1") != retry_token(source, "us-ashburn-1", generation=1)
+
+
+def test_the_copy_is_named_after_the_source(config: pytest.MonkeyPatch, store: FakeGateway) -> None:
+    copy_backup(boot_event(), load_settings(), store, deadline())
+    _, request = store.copy_requests[0]
+    assert request.display_name == "web-01 (Boot Volume) manual (copy from us-phoenix-1)"
+    assert request.kms_key_id is None
+
+
+def test_redelivered_event_makes_no_second_copy(config: pytest.MonkeyPatch, store: FakeGateway) -> None:
+    first = copy_backup(boot_event(), load_settings(), store, deadline())
+    second = copy_backup(boot_event(), load_settings(), store, deadline())
+    assert len(store.copy_requests) == 2
+    assert second.status is Status.ALREADY_COPIED
+    assert second.copies == first.copies
+    assert second.new_copies == ()
+
+
+def test_only_missing_destinations_are_copied(config: pytest.MonkeyPatch, store: FakeGateway) -> None:
+    source = boot_event().data.resource_id
+    store.copies[f"{source}|us-ashburn-1"] = [BackupCopy("us-ashburn-1", "ocid1.existing", "AVAILABLE")]
+    outcome = copy_backup(boot_event(), load_settings(), store, deadline())
+    assert outcome.status is Status.COPIED
+    assert [request.destination_region for _, request in store.copy_requests] == ["eu-frankfurt-1"]
+    assert outcome.copies[0].id == "ocid1.existing"
+
+
+def test_a_faulty_earlier_copy_is_replaced_with_a_fresh_retry_token(
+    config: pytest.MonkeyPatch, store: FakeGateway
+) -> None:
+    config.setenv("DESTINATION_REGIONS", "us-ashburn-1")
+    source = boot_event().data.resource_id
+    store.copies[f"{source}|us-ashburn-1"] = [BackupCopy("us-ashburn-1", "ocid1.broken", "FAULTY")]
+    outcome = copy_backup(boot_event(), load_settings(), store, deadline())
+    assert outcome.status is Status.COPIED
+    assert store.copy_requests[0][1].retry_token == retry_token(source, "us-ashburn-1", generation=1)
+
+
+def test_a_copy_is_never_copied_again(config: pytest.MonkeyPatch, store: FakeGateway) -> None:
+    source = boot_event().data.resource_id
+    store.add_source(source, source_backup_id="ocid1.bootvolumebackup.oc1.iad.original")
+    outcome = copy_backup(boot_event(), load_settings(), store, deadline())
+    assert outcome.status is Status.IGNORED
+    assert "itself a copy" in (outcome.reason or "")
+    assert store.copy_requests == []
+
+
+def test_a_faulty_source_fails_without_a_copy_request(config: pytest.MonkeyPatch, store: FakeGateway) -> None:
+    store.add_source(boot_event().data.resource_id, state="FAULTY")
+    with pytest.raises(PermanentError, match="FAULTY"):
+        copy_backup(boot_event(), load_settings(), store, deadline())
+    assert store.copy_requests == []
+
+
+def test_a_source_still_being_created_is_a_transient_failure(
+    config: pytest.MonkeyPatch, store: FakeGateway
+) -> None:
+    store.add_source(boot_event().data.resource_id, state="CREATING")
+    with pytest.raises(TransientError, match="not yet AVAILABLE"):
+        copy_backup(boot_event(), load_settings(), store, deadline())
+
+
+def test_the_source_region_as_destination_is_refused(config: pytest.MonkeyPatch, store: FakeGateway) -> None:
+    config.setenv("DESTINATION_REGIONS", "us-ashburn-1,us-phoenix-1")
+    with pytest.raises(
+        ConfigurationError, match="DESTINATION_REGIONS names us-phoenix-1, the backup's own region"
+    ):
+        copy_backup(boot_event(), load_settings(), store, deadline())
+    assert store.calls == []
+
+
+def test_one_failing_region_does_not_stop_the_others(config: pytest.MonkeyPatch, store: FakeGateway) -> None:
+    store.fail_copy_to["us-ashburn-1"] = PermanentError("refused", operation="copy", region="us-phoenix-1")
+    outcome = copy_backup(boot_event(), load_settings(), store, deadline())
+    assert outcome.status is Status.FAILED
+    assert [c.region for c in outcome.new_copies] == ["eu-frankfurt-1"]
+    assert [f.region for f in outcome.failures] == ["us-ashburn-1"]
+    assert outcome.reason == "us-ashburn-1: refused"
+
+
+def test_dry_run_plans_without_copying(config: pytest.MonkeyPatch, store: FakeGateway) -> None:
+    config.setenv("DRY_RUN", "true")
+    outcome = copy_backup(boot_event(), load_settings(), store, deadline())
+    assert outcome.status is Status.DRY_RUN
+    assert [(c.region, c.id, c.state) for c in outcome.copies] == [
+        ("us-ashburn-1", None, "PLANNED"),
+        ("eu-frankfurt-1", None, "PLANNED"),
+    ]
+    assert store.copy_requests == []

@@ -1,0 +1,130 @@
+"""One invocation, bytes to answer, with the runtime wired to fakes: answers, notices and logs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from backup_copy.deadline import Deadline
+from backup_copy.errors import TransientError
+from backup_copy.function import Answer, handle
+from tests.events import event_bytes
+from tests.fakes import TOPIC, FakeGateway
+
+BOOT_EVENT = "boot-volume-backup-end.json"
+
+
+def call(body: bytes) -> tuple[int, dict[str, object]]:
+    answer: Answer = handle(body, deadline=Deadline.after(30), call_id="01TESTCALL")
+    return answer.status_code, json.loads(answer.body)
+
+
+def seed(gateway: FakeGateway) -> str:
+    source: str = json.loads(event_bytes(BOOT_EVENT))["data"]["resourceId"]
+    gateway.add_source(source)
+    return source
+
+
+def test_a_copied_backup_answers_200_and_publishes_the_new_ids(fake_runtime: FakeGateway) -> None:
+    source = seed(fake_runtime)
+    status, answer = call(event_bytes(BOOT_EVENT))
+    assert status == 200
+    assert answer["status"] == "copied"
+    assert answer["source"] == source
+    assert "reason" not in answer
+    copies = answer["copies"]
+    assert isinstance(copies, list)
+    assert [set(c) for c in copies] == [{"region", "id", "state", "workRequestId"}] * 2
+    [(topic, title, body)] = fake_runtime.published
+    assert topic == TOPIC
+    assert title == "Backup copied to us-ashburn-1, eu-frankfurt-1: web-01 (Boot Volume) manual"
+    notice = json.loads(body)
+    assert next(iter(notice)) == "newBackupIds"
+    assert notice["newBackupIds"] == [c["id"] for c in copies]
+    assert notice["source"] == source
+    assert notice["eventId"] == "6e1e2f5c-4b0a-4d6e-9a52-1c7b3f0d9a41"
+    assert notice["workRequestIds"] == [c["workRequestId"] for c in copies]
+
+
+def test_a_redelivered_event_is_already_copied_and_quiet(fake_runtime: FakeGateway) -> None:
+    seed(fake_runtime)
+    call(event_bytes(BOOT_EVENT))
+    status, answer = call(event_bytes(BOOT_EVENT))
+    assert (status, answer["status"]) == (200, "already_copied")
+    assert answer["reason"] == "every destination already has a copy"
+    assert len(fake_runtime.published) == 1
+    assert len(fake_runtime.copy_requests) == 2
+
+
+@pytest.mark.parametrize("name", ["boot-volume-backup-begin.json", "boot-volume-backup-copy-end.json"])
+def test_other_event_types_are_ignored_without_any_oci_call(fake_runtime: FakeGateway, name: str) -> None:
+    status, answer = call(event_bytes(name))
+    assert (status, answer["status"]) == (200, "ignored")
+    assert "is not a backup-created event" in str(answer["reason"])
+    assert fake_runtime.calls == []
+
+
+def test_a_malformed_event_is_rejected_with_502_and_a_failure_notice(fake_runtime: FakeGateway) -> None:
+    status, answer = call(event_bytes("malformed/resource-id-with-path.json"))
+    assert status == 502
+    assert answer["status"] == "rejected"
+    assert answer["source"] is None
+    assert "data.resourceId" in str(answer["reason"])
+    assert fake_runtime.calls == ["publish"]
+    [(_, title, body)] = fake_runtime.published
+    assert "FAILED" in title
+    assert json.loads(body)["errorClass"] == "invalid_event"
+
+
+def test_a_failed_copy_answers_502_and_says_why(fake_runtime: FakeGateway) -> None:
+    seed(fake_runtime)
+    fake_runtime.fail_copy_to["eu-frankfurt-1"] = TransientError(
+        "OCI answered 429 TooManyRequests", operation="copy", region="us-phoenix-1", http_status=429
+    )
+    status, answer = call(event_bytes(BOOT_EVENT))
+    assert (status, answer["status"]) == (502, "failed")
+    assert answer["failures"] == [
+        {"region": "eu-frankfurt-1", "reason": "OCI answered 429 TooManyRequests", "class": "transient"}
+    ]
+    [(_, title, body)] = fake_runtime.published
+    assert title.startswith("Backup copy FAILED")
+    assert json.loads(body)["newBackupIds"] == [fake_runtime.copies[next(iter(fake_runtime.copies))][0].id]
+
+
+def test_a_notice_that_cannot_be_published_fails_the_call_but_keeps_the_copy(
+    fake_runtime: FakeGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(fake_runtime)
+    fake_runtime.fail_publish = TransientError("ONS down", operation="publish", region="us-phoenix-1")
+    status, answer = call(event_bytes(BOOT_EVENT))
+    assert (status, answer["status"]) == (502, "failed")
+    assert "the notice could not be published" in str(answer["reason"])
+    new_ids = [copy["id"] for copy in answer["copies"]]  # type: ignore[attr-defined]
+    errors = [json.loads(line) for line in capsys.readouterr().err.splitlines() if '"ERROR"' in line]
+    assert any(entry["newBackupIds"] == new_ids for entry in errors)
+    fake_runtime.fail_publish = None
+    status, answer = call(event_bytes(BOOT_EVENT))
+    assert answer["status"] == "already_copied"
+    assert len(fake_runtime.copy_requests) == 2
+
+
+def test_a_bad_configuration_fails_naming_the_key(config: pytest.MonkeyPatch) -> None:
+    config.setenv("DESTINATION_REGIONS", "mars-north-1")
+    status, answer = call(event_bytes(BOOT_EVENT))
+    assert (status, answer["status"]) == (502, "failed")
+    assert "DESTINATION_REGIONS" in str(answer["reason"])
+
+
+def test_log_lines_are_json_with_the_call_and_event_ids(
+    fake_runtime: FakeGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(fake_runtime)
+    call(event_bytes(BOOT_EVENT))
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    outcome = [line for line in lines if line["message"] == "backup copied"]
+    assert len(outcome) == 1
+    assert outcome[0]["callId"] == "01TESTCALL"
+    assert outcome[0]["eventId"] == "6e1e2f5c-4b0a-4d6e-9a52-1c7b3f0d9a41"
+    assert len(outcome[0]["newBackupIds"]) == 2
+    assert all("data" not in line for line in lines)

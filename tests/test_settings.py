@@ -1,0 +1,124 @@
+"""Configuration: read from the environment, validated, every problem named by its key."""
+
+from __future__ import annotations
+
+import pytest
+
+from backup_copy.errors import ConfigurationError
+from backup_copy.settings import load_settings
+from tests.fakes import TOPIC
+
+KEY_IAD = "ocid1.key.oc1.iad.abuwcljrkeyforashburnxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+KEY_SYD = "ocid1.key.oc1.syd.abuwcljrkeyforsydneyxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+KEY_FRA = "ocid1.key.oc1.eu-frankfurt-1.abuwcljrkeyforfrankfurtxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+
+
+@pytest.fixture(autouse=True)
+def _config(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("DESTINATION_KMS_KEY_IDS", "DISPLAY_NAME_TEMPLATE", "DRY_RUN", "OCI_ENDPOINT_TEMPLATE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("DESTINATION_REGIONS", " us-ashburn-1, eu-frankfurt-1 ,us-ashburn-1")
+    monkeypatch.setenv("NOTIFICATION_TOPIC_ID", TOPIC)
+
+
+def test_a_good_configuration_is_read_with_its_defaults() -> None:
+    settings = load_settings()
+    assert settings.destination_regions == ("us-ashburn-1", "eu-frankfurt-1")
+    assert settings.notification_topic_id == TOPIC
+    assert settings.destination_kms_key_ids == {}
+    assert settings.dry_run is False
+    assert settings.oci_endpoint_template is None
+
+
+def test_the_default_display_name_keeps_the_name_and_says_where_it_came_from() -> None:
+    name = load_settings().display_name(
+        name="web-01",
+        source_region="us-phoenix-1",
+        destination_region="us-ashburn-1",
+        source_id="ocid1.x",
+        kind="boot volume backup",
+    )
+    assert name == "web-01 (copy from us-phoenix-1)"
+
+
+def test_a_long_display_name_is_cut_to_255_characters(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISPLAY_NAME_TEMPLATE", "{name} copied to {destination_region} from {source_id}")
+    name = load_settings().display_name(
+        name="n" * 250,
+        source_region="us-phoenix-1",
+        destination_region="us-ashburn-1",
+        source_id="ocid1.x",
+        kind="boot volume backup",
+    )
+    assert len(name) == 255
+    assert name.startswith("n" * 250)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        (
+            "DESTINATION_REGIONS",
+            "us-ashburn-1,mars-north-1",
+            "DESTINATION_REGIONS: 'mars-north-1' is not an OCI region",
+        ),
+        ("DESTINATION_REGIONS", " , ", "DESTINATION_REGIONS: name at least one destination region"),
+        ("DESTINATION_REGIONS", "iad", "DESTINATION_REGIONS: 'iad' is not an OCI region identifier"),
+        (
+            "NOTIFICATION_TOPIC_ID",
+            "ocid1.bucket.oc1.phx.aaaaaaaaaaaaaaaa",
+            "NOTIFICATION_TOPIC_ID: expected an OCID of type onstopic",
+        ),
+        ("DISPLAY_NAME_TEMPLATE", "{name.__class__}", "DISPLAY_NAME_TEMPLATE: unknown placeholder"),
+        ("DISPLAY_NAME_TEMPLATE", "{name", "DISPLAY_NAME_TEMPLATE: not a valid template"),
+        ("DRY_RUN", "perhaps", "DRY_RUN"),
+        (
+            "OCI_ENDPOINT_TEMPLATE",
+            "http://127.0.0.1:8080/{service}",
+            "OCI_ENDPOINT_TEMPLATE: the URL must contain both",
+        ),
+        ("OCI_ENDPOINT_TEMPLATE", "ftp://{region}/{service}", "OCI_ENDPOINT_TEMPLATE: a base URL"),
+        (
+            "DESTINATION_KMS_KEY_IDS",
+            f"us-ashburn-1={KEY_FRA}",
+            "the key for us-ashburn-1 is not in us-ashburn-1",
+        ),
+        (
+            "DESTINATION_KMS_KEY_IDS",
+            "us-ashburn-1",
+            "DESTINATION_KMS_KEY_IDS: 'us-ashburn-1' is not region=keyOCID",
+        ),
+        (
+            "DESTINATION_KMS_KEY_IDS",
+            f"us-ashburn-1={KEY_IAD},ap-sydney-1={KEY_SYD}",
+            "not in DESTINATION_REGIONS",
+        ),
+    ],
+)
+def test_a_bad_value_is_refused_naming_its_key(
+    monkeypatch: pytest.MonkeyPatch, key: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert expected in caught.value.reason
+
+
+@pytest.mark.parametrize("key", ["DESTINATION_REGIONS", "NOTIFICATION_TOPIC_ID"])
+def test_a_missing_required_key_is_named(monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    monkeypatch.delenv(key)
+    with pytest.raises(ConfigurationError, match=f"{key}: is required but not set"):
+        load_settings()
+
+
+def test_keys_are_read_per_destination(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DESTINATION_KMS_KEY_IDS", f"us-ashburn-1={KEY_IAD}, eu-frankfurt-1={KEY_FRA}")
+    assert load_settings().destination_kms_key_ids == {"us-ashburn-1": KEY_IAD, "eu-frankfurt-1": KEY_FRA}
+
+
+def test_an_endpoint_template_and_dry_run_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OCI_ENDPOINT_TEMPLATE", "http://127.0.0.1:8080/{region}/{service}/")
+    monkeypatch.setenv("DRY_RUN", "true")
+    settings = load_settings()
+    assert settings.oci_endpoint_template == "http://127.0.0.1:8080/{region}/{service}"
+    assert settings.dry_run is True
