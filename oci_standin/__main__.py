@@ -1,0 +1,77 @@
+"""Run the stand-in in the foreground: python -m oci_standin --port 8080 --regions a,b."""
+
+import argparse
+import shlex
+import threading
+from pathlib import Path
+
+from oci_standin.credentials import make_resource_principal
+from oci_standin.server import StandIn
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m oci_standin", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument(
+        "--regions",
+        default="us-phoenix-1,us-ashburn-1",
+        help="comma-separated; the first is the function's own region",
+    )
+    parser.add_argument(
+        "--key-dir",
+        type=Path,
+        default=Path(".local/oci-standin"),
+        help="where the resource-principal key and token are written",
+    )
+    parser.add_argument(
+        "--copy-delay",
+        type=float,
+        default=30.0,
+        help="seconds a copy stays CREATING",
+    )
+    return parser.parse_args()
+
+
+def main() -> None:
+    """Generate credentials, seed one backup and one topic, print the exports, serve."""
+    args = _arguments()
+    regions = [r.strip() for r in args.regions.split(",") if r.strip()]
+    home = regions[0]
+    principal = make_resource_principal(args.key_dir, region=home)
+    standin = StandIn(
+        regions,
+        principal.public_key_pem,
+        copy_delay_seconds=args.copy_delay,
+        host=args.host,
+        port=args.port,
+    )
+    with standin:
+        backup_id = standin.seed_backup(
+            kind="boot",
+            region=home,
+            compartment_id=principal.compartment_id,
+            display_name="web-01 daily",
+            freeform_tags={"app": "web"},
+            source_type="SCHEDULED",
+        )
+        topic_id = standin.add_topic(home)
+        exports = {
+            **principal.env,
+            "OCI_ENDPOINT_TEMPLATE": standin.endpoint_template,
+            "NOTIFICATION_TOPIC_ID": topic_id,
+        }
+        print(f"# OCI stand-in on {standin.base_url}, regions: {', '.join(regions)}")
+        for name, value in exports.items():
+            print(f"export {name}={shlex.quote(value)}")
+        print(f"# compartment: {principal.compartment_id}")
+        print(f"# seeded AVAILABLE boot volume backup in {home}: {backup_id}")
+        print("# Ctrl-C to stop", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print("# stopped")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""The function under the real fdk, served on a unix socket the way the Fn agent runs it."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+
+PROJECT = Path(__file__).resolve().parent.parent
+START_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class FnAnswer:
+    """What the Fn agent gets back from one call."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self._path)
+        self.sock = sock
+
+
+class FdkProcess:
+    """`fdk func.py handler` in a child process with FN_FORMAT=http-stream on a unix socket."""
+
+    def __init__(
+        self, env: dict[str, str], *, python_path: str | None = None, python_flags: tuple[str, ...] = ()
+    ):
+        self._env = env
+        self._python_path = python_path or str(PROJECT)
+        self._python_flags = python_flags
+        self._dir = tempfile.TemporaryDirectory(prefix="fdk-")
+        self.socket_path = os.path.join(self._dir.name, "lsnr.sock")
+        self.log_path = Path(self._dir.name) / "function.log"
+        self._log = self.log_path.open("wb")
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> FdkProcess:
+        """Start the fdk and wait until it listens (it symlinks lsnr.sock once it does)."""
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", "/tmp"),  # noqa: S108  # only a fallback for the child's HOME
+            **self._env,
+            "PYTHONPATH": self._python_path,
+            "FN_FORMAT": "http-stream",
+            "FN_LISTENER": f"unix:{self.socket_path}",
+        }
+        code = (
+            "import sys; from fdk.scripts.fdk import main; sys.argv = ['fdk', sys.argv[1], 'handler']; main()"
+        )
+        self._process = subprocess.Popen(  # noqa: S603  # our own interpreter and file
+            [sys.executable, *self._python_flags, "-c", code, str(PROJECT / "func.py")],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=PROJECT,
+        )
+        give_up = time.monotonic() + START_TIMEOUT
+        while not os.path.exists(self.socket_path):
+            if self._process.poll() is not None:
+                raise RuntimeError(f"fdk exited with {self._process.returncode}:\n{self.logs()}")
+            if time.monotonic() > give_up:
+                raise RuntimeError(f"fdk did not listen within {START_TIMEOUT} s:\n{self.logs()}")
+            time.sleep(0.01)
+        return self
+
+    def invoke(self, body: bytes, *, call_id: str | None = None, timeout: float = 30.0) -> FnAnswer:
+        """POST /call as the Fn agent does, with Fn-Call-Id and Fn-Deadline."""
+        deadline = datetime.now(UTC) + timedelta(seconds=timeout)
+        connection = _UnixConnection(self.socket_path, timeout=timeout + 5)
+        try:
+            connection.request(
+                "POST",
+                "/call",
+                body=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "Fn-Call-Id": call_id or uuid.uuid4().hex.upper(),
+                    "Fn-Deadline": deadline.isoformat().replace("+00:00", "Z"),
+                    "Opc-Request-Id": uuid.uuid4().hex,
+                },
+            )
+            response = connection.getresponse()
+            return FnAnswer(response.status, dict(response.getheaders()), response.read())
+        finally:
+            connection.close()
+
+    def logs(self) -> str:
+        """What the function wrote to stdout and stderr so far."""
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """Stop the child and remove its socket directory."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._log.close()
+        self._dir.cleanup()
+
+    def __enter__(self) -> FdkProcess:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

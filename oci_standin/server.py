@@ -1,0 +1,465 @@
+"""The HTTP face of the stand-in: routing, authentication, faults, latency and the request log."""
+
+import contextlib
+import json
+import logging
+import socket
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from oci_standin import wire
+from oci_standin.ocids import make_ocid
+from oci_standin.signatures import SignatureCheck, SignedRequest, load_public_key, verify_request
+from oci_standin.state import (
+    SPEC_BY_COLLECTION,
+    SPECS,
+    ApiError,
+    Backup,
+    BackupKind,
+    Clock,
+    Cloud,
+    Fault,
+    KindName,
+    Message,
+    Reply,
+    utc_now,
+)
+
+logger = logging.getLogger(__name__)
+
+BLOCK_STORAGE = "iaas"
+NOTIFICATION = "notification"
+_API_VERSIONS = {BLOCK_STORAGE: "20160918", NOTIFICATION: "20181201"}
+# Of the operations served, only the copies take opc-retry-token in the SDK.
+_RETRIED_ROUTES = frozenset({"copy"})
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the stand-in saw and answered it."""
+
+    method: str
+    region: str
+    service: str
+    route: str
+    path: str
+    query: Mapping[str, list[str]]
+    headers: Mapping[str, str]
+    body: object
+    status: int
+    signature_ok: bool
+    signature_problem: str
+    kind: BackupKind | None
+    resource_id: str | None
+
+
+@dataclass(frozen=True)
+class _Route:
+    region: str
+    service: str
+    name: str
+    kind: BackupKind | None = None
+    resource_id: str | None = None
+
+
+@dataclass(frozen=True)
+class _Incoming:
+    route: _Route
+    signed: SignedRequest
+    path: str
+    query: Mapping[str, list[str]]
+
+
+def _resolve(method: str, path: str) -> _Route:
+    parts = [unquote(p) for p in path.split("/") if p]
+    region, service, version, rest = (
+        (parts[0], parts[1], parts[2], parts[3:]) if len(parts) >= 3 else ("", "", "", [])
+    )
+    if _API_VERSIONS.get(service) != version:
+        return _Route(region, service, "unknown")
+    if service == NOTIFICATION:
+        if method == "POST" and len(rest) == 3 and rest[0] == "topics" and rest[2] == "messages":
+            return _Route(region, service, "publish", resource_id=rest[1])
+        return _Route(region, service, "unknown")
+    spec = SPEC_BY_COLLECTION.get(rest[0]) if rest else None
+    if spec is None:
+        return _Route(region, service, "unknown")
+    names = {
+        (1, "GET"): "list",
+        (2, "GET"): "get",
+        (2, "PUT"): "update",
+        (2, "DELETE"): "delete",
+    }
+    if len(rest) == 4 and rest[2:] == ["actions", "copy"] and method == "POST":
+        return _Route(region, service, "copy", spec.kind, rest[1])
+    name = names.get((len(rest), method), "unknown")
+    return _Route(region, service, name, spec.kind, rest[1] if len(rest) == 2 else None)
+
+
+class _Server(ThreadingHTTPServer):
+    # Non-daemon handler threads let server_close() join them; open connections are cut first.
+    daemon_threads = False
+
+    def __init__(self, address: tuple[str, int], standin: "StandIn") -> None:
+        self.standin = standin
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any
+    ) -> None:
+        if isinstance(request, socket.socket):
+            with self._connections_lock:
+                self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: socket.socket | tuple[bytes, socket.socket]) -> None:
+        if isinstance(request, socket.socket):
+            with self._connections_lock:
+                self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def cut_connections(self) -> None:
+        with self._connections_lock:
+            open_now = list(self._connections)
+        for connection in open_now:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any) -> None:
+        logger.debug("connection error from %s", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def log_message(self, format: str, *args: object) -> None:
+        logger.debug("%s " + format, self.address_string(), *args)
+
+    def _serve(self) -> None:
+        standin = self.server.standin
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        split = urlsplit(self.path)
+        incoming = _Incoming(
+            route=_resolve(self.command, split.path),
+            signed=SignedRequest(self.command, self.path, headers, body),
+            path=split.path,
+            query=parse_qs(split.query, keep_blank_values=True),
+        )
+        check = verify_request(standin.public_key, incoming.signed)
+        try:
+            reply = standin.answer(incoming, check)
+        except ApiError as exc:
+            payload = json.dumps({"code": exc.code, "message": exc.message}).encode()
+            reply = Reply(exc.status, payload)
+        # Recorded before the answer goes out, so a caller that has its answer sees the record.
+        standin.record(
+            RecordedRequest(
+                method=self.command,
+                region=incoming.route.region,
+                service=incoming.route.service,
+                route=incoming.route.name,
+                path=incoming.path,
+                query=incoming.query,
+                headers=headers,
+                body=wire.parse_json(body),
+                status=reply.status,
+                signature_ok=check.ok,
+                signature_problem=check.reason,
+                kind=incoming.route.kind,
+                resource_id=incoming.route.resource_id,
+            )
+        )
+        self._send(reply, headers.get("opc-request-id") or uuid.uuid4().hex.upper())
+
+    def _send(self, reply: Reply, request_id: str) -> None:
+        # One request per connection: no idle keep-alive threads to wait for at shutdown.
+        self.close_connection = True
+        try:
+            self.send_response(reply.status)
+            self.send_header("opc-request-id", request_id)
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            if reply.status != 204:
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(reply.body)))
+            self.send_header("connection", "close")
+            self.end_headers()
+            if reply.status != 204:
+                self.wfile.write(reply.body)
+        except OSError:
+            # The client gave up (a read timeout, or the stand-in is stopping).
+            logger.debug("could not send the answer", exc_info=True)
+
+
+class StandIn:
+    """A local imitation of OCI Block Storage and Notifications, served over HTTP on 127.0.0.1."""
+
+    def __init__(
+        self,
+        regions: Iterable[str],
+        public_key_pem: str,
+        *,
+        copy_delay_seconds: float = 0.0,
+        clock: Clock | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        served = list(regions)
+        if not served:
+            raise ValueError("serve at least one region")
+        self.public_key = load_public_key(public_key_pem)
+        self.cloud = Cloud(served, copy_delay_seconds, clock or utc_now)
+        self._address = (host, port)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._requests: list[RecordedRequest] = []
+        self._requests_lock = threading.Lock()
+        self._retry_lock = threading.Lock()
+
+    # Life cycle.
+
+    def start(self) -> Self:
+        """Bind and serve in a background thread."""
+        if self._server is not None:
+            raise RuntimeError("the stand-in is already running")
+        self._stopping.clear()
+        self._server = _Server(self._address, self)
+        # A short poll interval keeps stop() quick: shutdown() waits for the loop to notice.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="oci-standin",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, cut open connections and wait for every handler thread."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.cut_connections()
+        server.server_close()
+        if thread is not None:
+            thread.join()
+        self._server = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # Where it listens.
+
+    @property
+    def base_url(self) -> str:
+        """http://127.0.0.1:PORT"""
+        if self._server is None:
+            raise RuntimeError("the stand-in is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def endpoint_template(self) -> str:
+        """The service endpoint pattern: fill in {region} and {service} (iaas, notification)."""
+        return self.base_url + "/{region}/{service}"
+
+    def endpoint(self, region: str, service: str) -> str:
+        """The service_endpoint for one region's service."""
+        return f"{self.base_url}/{region}/{service}"
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """The regions served."""
+        return self.cloud.regions
+
+    # Set-up.
+
+    def seed_backup(
+        self,
+        *,
+        kind: BackupKind | KindName,
+        region: str,
+        compartment_id: str,
+        display_name: str,
+        freeform_tags: Mapping[str, str] | None = None,
+        defined_tags: Mapping[str, Mapping[str, object]] | None = None,
+        source_type: str = "MANUAL",
+        lifecycle_state: str = "AVAILABLE",
+        kms_key_id: str | None = None,
+        source_backup_id: str | None = None,
+        parent_id: str | None = None,
+        size_in_gbs: int = 50,
+        time_created: datetime | None = None,
+        backup_id: str | None = None,
+    ) -> str:
+        """Add a backup to a region and return its OCID (new, unless `backup_id` names one)."""
+        backup_kind = BackupKind(kind)
+        spec = SPECS[backup_kind]
+        backup = Backup(
+            kind=backup_kind,
+            region=region,
+            id=backup_id or make_ocid(spec.ocid_type, region),
+            compartment_id=compartment_id,
+            display_name=display_name,
+            lifecycle_state=lifecycle_state,
+            time_created=time_created or self.cloud.clock(),
+            source_backup_id=source_backup_id,
+            kms_key_id=kms_key_id,
+            freeform_tags=dict(freeform_tags or {}),
+            defined_tags={ns: dict(v) for ns, v in (defined_tags or {}).items()},
+            source_type=source_type,
+            size_in_gbs=size_in_gbs,
+            parent_id=parent_id or make_ocid(spec.parent_ocid_type, region),
+        )
+        self.cloud.seed(backup)
+        return backup.id
+
+    def add_topic(self, region: str) -> str:
+        """Create a notification topic in `region` and return its OCID."""
+        return self.cloud.add_topic(region)
+
+    def script_faults(self, faults: Iterable[Fault]) -> None:
+        """Append scripted error answers; each request takes the first fault that matches it."""
+        self.cloud.script_faults(list(faults))
+
+    @property
+    def pending_faults(self) -> list[Fault]:
+        """Scripted faults not yet consumed."""
+        return self.cloud.pending_faults()
+
+    def clear_faults(self) -> None:
+        """Drop the rest of the fault script."""
+        self.cloud.clear_faults()
+
+    def set_latency(self, seconds: float, route: str | None = None) -> None:
+        """Delay answers to `route` (every route when None) by `seconds`."""
+        self.cloud.set_latency(seconds, route)
+
+    def forget_retry_tokens(self) -> None:
+        """Act as if the 24-hour retry-token window had passed."""
+        self.cloud.forget_retry_tokens()
+
+    # Inspection.
+
+    def backups(self, region: str, kind: BackupKind | KindName | None = None) -> list[Backup]:
+        """The backups in `region` (of `kind`, if given), oldest first, terminated ones included."""
+        return self.cloud.backups(region, BackupKind(kind) if kind is not None else None)
+
+    def backup(self, backup_id: str) -> Backup:
+        """One backup by OCID, from whichever region holds it."""
+        found = self.cloud.find_backup(backup_id)
+        if found is None:
+            raise KeyError(backup_id)
+        return found
+
+    def messages(self, topic_id: str | None = None) -> list[Message]:
+        """Messages published (to `topic_id`, if given), in order."""
+        return self.cloud.messages(topic_id)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request answered so far, in the order the answers went out."""
+        with self._requests_lock:
+            return list(self._requests)
+
+    def clear_requests(self) -> None:
+        """Forget the recorded requests."""
+        with self._requests_lock:
+            self._requests.clear()
+
+    # Serving (called from handler threads).
+
+    def record(self, request: RecordedRequest) -> None:
+        """Add a request to the log."""
+        with self._requests_lock:
+            self._requests.append(request)
+
+    def answer(self, incoming: _Incoming, check: SignatureCheck) -> Reply:
+        """Authenticate, apply latency and faults, then run the operation."""
+        route, signed = incoming.route, incoming.signed
+        if not check.ok:
+            raise ApiError(
+                401,
+                "NotAuthenticated",
+                "The required information to complete authentication was not provided or was "
+                f"incorrect: {check.reason}",
+            )
+        if route.region not in self.cloud.regions or route.name == "unknown":
+            raise ApiError(404, "NotFound", f"No such route: {signed.method} {incoming.path}")
+        delay = self.cloud.latency(route.name)
+        if delay > 0 and self._stopping.wait(delay):
+            raise ApiError(503, "ServiceUnavailable", "The stand-in is stopping")
+        fault = self.cloud.take_fault(route.name, route.region)
+        if fault is not None:
+            raise ApiError(fault.status, fault.code, fault.message)
+
+        token = signed.headers.get("opc-retry-token")
+        if not (token and route.name in _RETRIED_ROUTES):
+            return self._operate(incoming)
+        key = (route.region, route.name, token)
+        fingerprint = (incoming.path, signed.body)
+        # Held across the operation so two concurrent requests with one token make one backup.
+        with self._retry_lock:
+            remembered = self.cloud.remembered(key, fingerprint)
+            if remembered is not None:
+                return remembered
+            reply = self._operate(incoming)
+            self.cloud.remember(key, fingerprint, reply)
+            return reply
+
+    def _operate(self, incoming: _Incoming) -> Reply:
+        route, body = incoming.route, incoming.signed.body
+        region, resource_id = route.region, route.resource_id or ""
+        if route.name == "publish":
+            message_type = incoming.signed.headers.get("messagetype")
+            return self.cloud.publish(region, resource_id, body, message_type)
+        spec = SPECS[route.kind or BackupKind.BOOT]
+        if route.name == "list":
+            return self.cloud.list_backups(region, spec, incoming.query)
+        if route.name == "get":
+            return self.cloud.get(region, spec, resource_id)
+        if route.name == "update":
+            return self.cloud.update(region, spec, resource_id, body)
+        if route.name == "delete":
+            return self.cloud.delete(region, spec, resource_id)
+        if route.name == "copy":
+            return self.cloud.copy(region, spec, resource_id, body)
+        raise ApiError(404, "NotFound", "No such route")  # pragma: no cover - resolved above

@@ -1,0 +1,538 @@
+"""The stand-in's regional state and the behaviour of each operation, without any HTTP."""
+
+import base64
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+import oci
+
+from oci_standin import wire
+from oci_standin.ocids import make_ocid
+
+Clock = Callable[[], datetime]
+KindName = Literal["boot", "volume", "volume_group"]
+RouteName = Literal["get", "list", "update", "delete", "copy", "publish"]
+
+MAX_MESSAGE_BODY_BYTES = 64 * 1024
+_MAX_PAGE_SIZE = 1000
+_IN_PROGRESS = frozenset({"CREATING", "REQUEST_RECEIVED"})
+_GONE = frozenset({"TERMINATING", "TERMINATED"})
+
+
+class BackupKind(StrEnum):
+    """The three kinds of block volume backup the function copies."""
+
+    BOOT = "boot"
+    VOLUME = "volume"
+    VOLUME_GROUP = "volume_group"
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """How one kind of backup appears in the Block Storage API and the SDK."""
+
+    kind: BackupKind
+    collection: str
+    ocid_type: str
+    model: str
+    copy_details: str
+    update_details: str
+    source_filter: str | None
+    parent_field: str
+    parent_filter: str
+    parent_ocid_type: str
+
+
+SPECS: dict[BackupKind, KindSpec] = {
+    BackupKind.BOOT: KindSpec(
+        BackupKind.BOOT,
+        "bootVolumeBackups",
+        "bootvolumebackup",
+        "BootVolumeBackup",
+        "CopyBootVolumeBackupDetails",
+        "UpdateBootVolumeBackupDetails",
+        "sourceBootVolumeBackupId",
+        "boot_volume_id",
+        "bootVolumeId",
+        "bootvolume",
+    ),
+    BackupKind.VOLUME: KindSpec(
+        BackupKind.VOLUME,
+        "volumeBackups",
+        "volumebackup",
+        "VolumeBackup",
+        "CopyVolumeBackupDetails",
+        "UpdateVolumeBackupDetails",
+        "sourceVolumeBackupId",
+        "volume_id",
+        "volumeId",
+        "volume",
+    ),
+    BackupKind.VOLUME_GROUP: KindSpec(
+        BackupKind.VOLUME_GROUP,
+        "volumeGroupBackups",
+        "volumegroupbackup",
+        "VolumeGroupBackup",
+        "CopyVolumeGroupBackupDetails",
+        "UpdateVolumeGroupBackupDetails",
+        # The SDK's list_volume_group_backups has no source filter.
+        None,
+        "volume_group_id",
+        "volumeGroupId",
+        "volumegroup",
+    ),
+}
+SPEC_BY_COLLECTION = {spec.collection: spec for spec in SPECS.values()}
+
+
+class ApiError(Exception):
+    """An OCI error answer: HTTP status, OCI error code and message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def not_found(what: str) -> ApiError:
+    """OCI's answer for a resource that is missing or not visible to the caller."""
+    return ApiError(
+        404, "NotAuthorizedOrNotFound", f"Authorization failed or requested resource not found: {what}"
+    )
+
+
+def invalid(message: str) -> ApiError:
+    """OCI's answer for a bad parameter."""
+    return ApiError(400, "InvalidParameter", message)
+
+
+@dataclass(frozen=True)
+class Backup:
+    """A snapshot of one backup as the stand-in holds it."""
+
+    kind: BackupKind
+    region: str
+    id: str
+    compartment_id: str
+    display_name: str
+    lifecycle_state: str
+    time_created: datetime
+    source_backup_id: str | None = None
+    kms_key_id: str | None = None
+    freeform_tags: Mapping[str, str] = field(default_factory=dict)
+    defined_tags: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    source_type: str = "MANUAL"
+    type: str = "FULL"
+    size_in_gbs: int = 50
+    parent_id: str | None = None
+    available_at: datetime | None = None
+
+    def to_model(self) -> Any:
+        """The SDK model object for this backup, as the service would return it."""
+        spec = SPECS[self.kind]
+        common: dict[str, Any] = {
+            "id": self.id,
+            "compartment_id": self.compartment_id,
+            "display_name": self.display_name,
+            "lifecycle_state": self.lifecycle_state,
+            "time_created": self.time_created,
+            "time_request_received": self.time_created,
+            "freeform_tags": dict(self.freeform_tags),
+            "defined_tags": {ns: dict(values) for ns, values in self.defined_tags.items()},
+            "source_type": self.source_type,
+            "type": self.type,
+            "size_in_gbs": self.size_in_gbs,
+            "unique_size_in_gbs": self.size_in_gbs,
+            spec.parent_field: self.parent_id,
+        }
+        if self.kind is BackupKind.BOOT:
+            return oci.core.models.BootVolumeBackup(
+                **common,
+                system_tags={},
+                kms_key_id=self.kms_key_id,
+                source_boot_volume_backup_id=self.source_backup_id,
+            )
+        if self.kind is BackupKind.VOLUME:
+            return oci.core.models.VolumeBackup(
+                **common,
+                system_tags={},
+                kms_key_id=self.kms_key_id,
+                source_volume_backup_id=self.source_backup_id,
+            )
+        return oci.core.models.VolumeGroupBackup(
+            **common, volume_backup_ids=[], source_volume_group_backup_id=self.source_backup_id
+        )
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message published to a topic."""
+
+    topic_id: str
+    region: str
+    title: str | None
+    body: str
+    message_id: str
+    message_type: str | None
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A scripted answer: the next `count` requests to `route` (in `region`, if set) get this error."""
+
+    route: RouteName
+    status: int
+    code: str
+    message: str = "Injected by the OCI stand-in"
+    region: str | None = None
+    count: int = 1
+
+    def matches(self, route: str, region: str) -> bool:
+        """Whether this fault answers a request to `route` in `region`."""
+        return self.route == route and self.region in (None, region)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A successful answer: status, body, extra headers."""
+
+    status: int
+    body: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _RememberedCall:
+    fingerprint: tuple[str, bytes]
+    reply: Reply
+
+
+def _page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode("ascii")
+
+
+def _page_offset(token: str) -> int:
+    try:
+        prefix, _, number = base64.urlsafe_b64decode(token.encode("ascii")).decode().partition(":")
+        offset = int(number)
+    except (ValueError, UnicodeError) as exc:
+        raise invalid(f"Invalid page token: {token}") from exc
+    if prefix != "offset" or offset < 0:
+        raise invalid(f"Invalid page token: {token}")
+    return offset
+
+
+def _first(query: Mapping[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[0] if values else None
+
+
+class Cloud:
+    """Every region's backups and topics, the retry-token memory, the fault script. Thread-safe."""
+
+    def __init__(self, regions: list[str], copy_delay_seconds: float, clock: Clock) -> None:
+        self.regions = tuple(regions)
+        self.copy_delay = timedelta(seconds=copy_delay_seconds)
+        self.clock = clock
+        self._lock = threading.RLock()
+        self._backups: dict[str, dict[str, Backup]] = {region: {} for region in regions}
+        self._topics: dict[str, set[str]] = {region: set() for region in regions}
+        self._messages: list[Message] = []
+        self._retry_tokens: dict[tuple[str, str, str], _RememberedCall] = {}
+        self._faults: list[Fault] = []
+        self._latency: dict[str | None, float] = {}
+
+    # Test-facing set-up and inspection.
+
+    def seed(self, backup: Backup) -> None:
+        """Store a backup as given."""
+        self._require_region(backup.region)
+        with self._lock:
+            self._backups[backup.region][backup.id] = backup
+
+    def add_topic(self, region: str) -> str:
+        """Create a topic in `region` and return its id."""
+        self._require_region(region)
+        topic_id = make_ocid("onstopic", region)
+        with self._lock:
+            self._topics[region].add(topic_id)
+        return topic_id
+
+    def backups(self, region: str, kind: BackupKind | None) -> list[Backup]:
+        """Snapshots of the backups in `region` (of `kind`, if given), oldest first."""
+        self._require_region(region)
+        with self._lock:
+            found = [self._current(b) for b in self._backups[region].values()]
+        chosen = [b for b in found if kind is None or b.kind is kind]
+        return sorted(chosen, key=lambda b: b.time_created)
+
+    def find_backup(self, backup_id: str) -> Backup | None:
+        """The backup with this id in any region."""
+        with self._lock:
+            for stored in self._backups.values():
+                if backup_id in stored:
+                    return self._current(stored[backup_id])
+        return None
+
+    def messages(self, topic_id: str | None) -> list[Message]:
+        """Messages published (to `topic_id`, if given), in order."""
+        with self._lock:
+            return [m for m in self._messages if topic_id in (None, m.topic_id)]
+
+    def script_faults(self, faults: list[Fault]) -> None:
+        """Append faults to the script."""
+        for fault in faults:
+            if fault.count < 1:
+                raise ValueError(f"a fault's count must be at least 1: {fault}")
+        with self._lock:
+            self._faults.extend(faults)
+
+    def pending_faults(self) -> list[Fault]:
+        """The faults not yet consumed, with their remaining counts."""
+        with self._lock:
+            return list(self._faults)
+
+    def clear_faults(self) -> None:
+        """Drop the rest of the fault script."""
+        with self._lock:
+            self._faults.clear()
+
+    def take_fault(self, route: str, region: str) -> Fault | None:
+        """The first scripted fault that matches this request, consumed once."""
+        with self._lock:
+            for index, fault in enumerate(self._faults):
+                if fault.matches(route, region):
+                    if fault.count == 1:
+                        del self._faults[index]
+                    else:
+                        self._faults[index] = replace(fault, count=fault.count - 1)
+                    return fault
+        return None
+
+    def set_latency(self, seconds: float, route: str | None) -> None:
+        """Delay answers to `route` (all routes when None) by `seconds`."""
+        with self._lock:
+            self._latency[route] = seconds
+
+    def latency(self, route: str) -> float:
+        """The delay for `route`: its own setting, else the global one."""
+        with self._lock:
+            return self._latency.get(route, self._latency.get(None, 0.0))
+
+    def forget_retry_tokens(self) -> None:
+        """Act as if OCI's 24-hour retry-token window had passed."""
+        with self._lock:
+            self._retry_tokens.clear()
+
+    # Block Storage operations.
+
+    def get(self, region: str, spec: KindSpec, backup_id: str) -> Reply:
+        """GET one backup."""
+        return Reply(200, wire.to_json(self._lookup(region, spec, backup_id).to_model()))
+
+    def list_backups(self, region: str, spec: KindSpec, query: Mapping[str, list[str]]) -> Reply:
+        """GET a page of backups, filtered as the API's query parameters say."""
+        compartment_id = _first(query, "compartmentId")
+        if not compartment_id:
+            raise ApiError(400, "MissingParameter", "compartmentId is required")
+        filters: dict[str, Callable[[Backup], str | None]] = {
+            "lifecycleState": lambda b: b.lifecycle_state,
+            "displayName": lambda b: b.display_name,
+            spec.parent_filter: lambda b: b.parent_id,
+        }
+        if spec.source_filter:
+            filters[spec.source_filter] = lambda b: b.source_backup_id
+        wanted = {name: value for name in filters if (value := _first(query, name)) is not None}
+        found = [
+            b
+            for b in self.backups(region, spec.kind)
+            if b.compartment_id == compartment_id
+            and all(filters[name](b) == value for name, value in wanted.items())
+        ]
+        sort_by = _first(query, "sortBy") or "TIMECREATED"
+        if sort_by not in ("TIMECREATED", "DISPLAYNAME"):
+            raise invalid(f"Invalid sortBy: {sort_by}")
+        order = _first(query, "sortOrder") or ("DESC" if sort_by == "TIMECREATED" else "ASC")
+        if order not in ("ASC", "DESC"):
+            raise invalid(f"Invalid sortOrder: {order}")
+        if sort_by == "TIMECREATED":
+            found.sort(key=lambda b: b.time_created, reverse=order == "DESC")
+        else:
+            found.sort(key=lambda b: b.display_name.lower(), reverse=order == "DESC")
+
+        limit_text = _first(query, "limit")
+        try:
+            limit = int(limit_text) if limit_text is not None else _MAX_PAGE_SIZE
+        except ValueError as exc:
+            raise invalid(f"Invalid limit: {limit_text}") from exc
+        if not 1 <= limit <= _MAX_PAGE_SIZE:
+            raise invalid(f"limit must be between 1 and {_MAX_PAGE_SIZE}")
+        page = _first(query, "page")
+        offset = _page_offset(page) if page else 0
+        chunk = found[offset : offset + limit]
+        headers = {}
+        if offset + limit < len(found):
+            headers["opc-next-page"] = _page_token(offset + limit)
+        return Reply(200, wire.to_json([b.to_model() for b in chunk]), headers)
+
+    def update(self, region: str, spec: KindSpec, backup_id: str, body: bytes) -> Reply:
+        """PUT a new display name or tags."""
+        details = self._parse(body, spec.update_details)
+        with self._lock:
+            backup = self._lookup(region, spec, backup_id)
+            if backup.lifecycle_state in _GONE:
+                raise ApiError(409, "IncorrectState", f"Backup {backup_id} is {backup.lifecycle_state}")
+            changes: dict[str, Any] = {}
+            if details.display_name is not None:
+                changes["display_name"] = self._display_name(details.display_name)
+            if details.freeform_tags is not None:
+                changes["freeform_tags"] = dict(details.freeform_tags)
+            if details.defined_tags is not None:
+                changes["defined_tags"] = dict(details.defined_tags)
+            if getattr(details, "kms_key_id", None) is not None:
+                changes["kms_key_id"] = details.kms_key_id
+            updated = replace(backup, **changes)
+            self._backups[region][backup_id] = updated
+        return Reply(200, wire.to_json(updated.to_model()))
+
+    def delete(self, region: str, spec: KindSpec, backup_id: str) -> Reply:
+        """DELETE: the backup goes straight to TERMINATED (OCI passes through TERMINATING)."""
+        with self._lock:
+            backup = self._lookup(region, spec, backup_id)
+            # Assumption: deleting a terminated backup succeeds and changes nothing; one still
+            # being created cannot be deleted yet.
+            if backup.lifecycle_state in _IN_PROGRESS:
+                raise ApiError(409, "IncorrectState", f"Backup {backup_id} is {backup.lifecycle_state}")
+            self._backups[region][backup_id] = replace(backup, lifecycle_state="TERMINATED")
+        return Reply(204)
+
+    def copy(self, region: str, spec: KindSpec, backup_id: str, body: bytes) -> Reply:
+        """POST .../actions/copy, sent to the source region: creates the copy in the destination."""
+        details = self._parse(body, spec.copy_details)
+        with self._lock:
+            source = self._lookup(region, spec, backup_id)
+            destination = details.destination_region
+            if not destination:
+                raise invalid("destinationRegion is required")
+            if destination == region:
+                raise invalid("The destination region must differ from the source region")
+            if destination not in self.regions:
+                raise invalid(f"Invalid destination region: {destination}")
+            if source.lifecycle_state != "AVAILABLE":
+                raise ApiError(
+                    409,
+                    "IncorrectState",
+                    f"Backup {backup_id} is {source.lifecycle_state}; only AVAILABLE backups copy",
+                )
+            now = self.clock()
+            name = details.display_name
+            copy = Backup(
+                kind=spec.kind,
+                region=destination,
+                id=make_ocid(spec.ocid_type, destination),
+                compartment_id=source.compartment_id,
+                display_name=source.display_name if name is None else self._display_name(name),
+                lifecycle_state="CREATING",
+                time_created=now,
+                source_backup_id=source.id,
+                kms_key_id=details.kms_key_id,
+                # Deliberately no tags: whether OCI carries them over is unconfirmed, so the
+                # function must set them itself.
+                source_type=source.source_type,
+                type=source.type,
+                size_in_gbs=source.size_in_gbs,
+                parent_id=source.parent_id,
+                available_at=now + self.copy_delay,
+            )
+            self._backups[destination][copy.id] = copy
+        work_request = make_ocid("coreservicesworkrequest", region)
+        return Reply(200, wire.to_json(copy.to_model()), {"opc-work-request-id": work_request})
+
+    # Notifications.
+
+    def publish(self, region: str, topic_id: str, body: bytes, message_type: str | None) -> Reply:
+        """POST a message to a topic."""
+        with self._lock:
+            if topic_id not in self._topics[region]:
+                raise not_found(f"topic {topic_id}")
+        details = self._parse(body, "MessageDetails")
+        if details.body is None:
+            raise ApiError(400, "MissingParameter", "body is required")
+        text = str(details.body)
+        if len(text.encode("utf-8")) > MAX_MESSAGE_BODY_BYTES:
+            raise invalid(f"The message body exceeds {MAX_MESSAGE_BODY_BYTES} bytes")
+        message = Message(topic_id, region, details.title, text, str(uuid.uuid4()), message_type)
+        with self._lock:
+            self._messages.append(message)
+        result = oci.ons.models.PublishResult(message_id=message.message_id, time_stamp=self.clock())
+        return Reply(200, wire.to_json(result))
+
+    # Retry tokens.
+
+    def remembered(self, key: tuple[str, str, str], fingerprint: tuple[str, bytes]) -> Reply | None:
+        """The reply already given for this retry token, if any."""
+        with self._lock:
+            call = self._retry_tokens.get(key)
+        if call is None:
+            return None
+        if call.fingerprint != fingerprint:
+            # Assumption: OCI refuses a token reused for a different request with 409.
+            raise ApiError(409, "InvalidatedRetryToken", "The retry token was used for a different request")
+        return call.reply
+
+    def remember(self, key: tuple[str, str, str], fingerprint: tuple[str, bytes], reply: Reply) -> None:
+        """Keep a successful reply for its retry token."""
+        with self._lock:
+            self._retry_tokens[key] = _RememberedCall(fingerprint, reply)
+
+    # Internals.
+
+    def _require_region(self, region: str) -> None:
+        if region not in self._backups:
+            raise ValueError(f"region {region} is not served; served: {', '.join(self.regions)}")
+
+    def _current(self, backup: Backup) -> Backup:
+        # Copies finish on read: no background work, and an injected clock decides.
+        if (
+            backup.lifecycle_state == "CREATING"
+            and backup.available_at is not None
+            and self.clock() >= backup.available_at
+        ):
+            done = replace(backup, lifecycle_state="AVAILABLE", available_at=None)
+            with self._lock:
+                if self._backups[backup.region].get(backup.id) == backup:
+                    self._backups[backup.region][backup.id] = done
+            return done
+        return backup
+
+    def _lookup(self, region: str, spec: KindSpec, backup_id: str) -> Backup:
+        with self._lock:
+            stored = self._backups[region].get(backup_id)
+        if stored is None or stored.kind is not spec.kind:
+            raise not_found(f"{spec.model} {backup_id}")
+        return self._current(stored)
+
+    @staticmethod
+    def _parse(body: bytes, type_name: str) -> Any:
+        try:
+            return wire.from_json(body, type_name)
+        except ValueError as exc:
+            raise invalid(str(exc)) from exc
+
+    @staticmethod
+    def _display_name(name: object) -> str:
+        text = str(name)
+        if not 1 <= len(text) <= 255:
+            raise invalid("displayName must be 1 to 255 characters")
+        return text
+
+
+def utc_now() -> datetime:
+    """The default clock."""
+    return datetime.now(UTC)

@@ -1,0 +1,73 @@
+"""Fixtures: resource-principal credentials, a running stand-in on a fake clock, real SDK clients."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import oci
+import pytest
+
+from oci_standin import KindName, ResourcePrincipal, StandIn, make_resource_principal
+
+from .support import COPY_DELAY_SECONDS, HOME, REGIONS, ClientFactory, FakeClock, SeedFactory
+
+
+@pytest.fixture(scope="session")
+def principal(tmp_path_factory: pytest.TempPathFactory) -> ResourcePrincipal:
+    return make_resource_principal(tmp_path_factory.mktemp("rp"), region=HOME)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def standin(principal: ResourcePrincipal, clock: FakeClock) -> Iterator[StandIn]:
+    with StandIn(
+        REGIONS, principal.public_key_pem, copy_delay_seconds=COPY_DELAY_SECONDS, clock=clock
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def rp_env(principal: ResourcePrincipal, monkeypatch: pytest.MonkeyPatch) -> ResourcePrincipal:
+    """The function's environment: the resource-principal variables set."""
+    for name, value in principal.env.items():
+        monkeypatch.setenv(name, value)
+    return principal
+
+
+@pytest.fixture
+def make_client(standin: StandIn, rp_env: ResourcePrincipal) -> Iterator[ClientFactory]:
+    """Build real SDK clients against the stand-in; their sessions are closed afterwards."""
+    made: list[Any] = []
+
+    def build(region: str = HOME, service: str = "iaas", signer: Any = None, **kwargs: Any) -> Any:
+        client_class = (
+            oci.core.BlockstorageClient if service == "iaas" else oci.ons.NotificationDataPlaneClient
+        )
+        client = client_class(
+            {"region": region},
+            signer=signer or oci.auth.signers.get_resource_principals_signer(),
+            service_endpoint=standin.endpoint(region, service),
+            circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
+            **kwargs,
+        )
+        made.append(client)
+        return client
+
+    yield build
+    for client in made:
+        client.base_client.session.close()
+
+
+@pytest.fixture
+def seed(standin: StandIn, principal: ResourcePrincipal) -> SeedFactory:
+    """Seed an AVAILABLE backup in the principal's compartment (HOME region unless told)."""
+
+    def add(kind: KindName = "boot", region: str = HOME, **kwargs: Any) -> str:
+        kwargs.setdefault("display_name", "web-01 daily")
+        kwargs.setdefault("compartment_id", principal.compartment_id)
+        return standin.seed_backup(kind=kind, region=region, **kwargs)
+
+    return add

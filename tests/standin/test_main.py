@@ -1,0 +1,53 @@
+"""`python -m oci_standin` serves in the foreground and prints what a user needs to call it."""
+
+import shlex
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import oci
+import pytest
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def test_the_printed_exports_reach_the_seeded_backup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    command = [sys.executable, "-m", "oci_standin", "--port", "0", "--key-dir", str(tmp_path)]
+    command += ["--regions", "us-phoenix-1,us-ashburn-1"]
+    lines: list[str] = []
+    with subprocess.Popen(  # noqa: S603  # this interpreter, fixed arguments
+        command, stdout=subprocess.PIPE, text=True, cwd=REPOSITORY
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line.strip())
+            if "Ctrl-C" in line:
+                break
+        exports = dict(
+            shlex.split(line.removeprefix("export "))[0].split("=", 1)
+            for line in lines
+            if line.startswith("export ")
+        )
+        backup_id = next(line for line in lines if "seeded" in line).rsplit(" ", 1)[1]
+        for name, value in exports.items():
+            monkeypatch.setenv(name, value)
+        client = oci.core.BlockstorageClient(
+            {"region": "us-phoenix-1"},
+            signer=oci.auth.signers.get_resource_principals_signer(),
+            service_endpoint=exports["OCI_ENDPOINT_TEMPLATE"].format(region="us-phoenix-1", service="iaas"),
+            circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
+        )
+        try:
+            backup = client.get_boot_volume_backup(backup_id).data
+        finally:
+            client.base_client.session.close()
+        process.send_signal(signal.SIGINT)
+        remaining, _ = process.communicate(timeout=10)
+
+    assert process.returncode == 0
+    assert "# stopped" in remaining
+    assert backup.lifecycle_state == "AVAILABLE"
+    assert exports["OCI_RESOURCE_PRINCIPAL_VERSION"] == "2.2"
+    assert exports["NOTIFICATION_TOPIC_ID"].startswith("ocid1.onstopic.oc1.phx.")
+    assert Path(exports["OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM"]).parent == tmp_path.resolve()
