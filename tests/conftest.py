@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from backup_copy import function
 from backup_copy.function import Runtime
 from backup_copy.settings import load_settings
+from oci_standin.local import LocalCloud, local_cloud
 from tests.fakes import TOPIC, FakeGateway
 
 CONFIG_KEYS = (
@@ -38,3 +40,12 @@ def fake_runtime(config: pytest.MonkeyPatch) -> Iterator[FakeGateway]:
     config.setattr(function, "_runtime", Runtime(load_settings(), gateway))
     yield gateway
     function.reset_runtime()
+
+
+@pytest.fixture
+def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalCloud]:
+    """The local stand-in with this process's environment holding the resource principal."""
+    with local_cloud(tmp_path, copy_delay_seconds=60.0) as running:
+        for name, value in running.principal.env.items():
+            monkeypatch.setenv(name, value)
+        yield running

@@ -1,0 +1,114 @@
+"""The whole function under the real fdk on a unix socket, against the stand-in, as OCI would run it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from oci_standin.fdk_process import FdkProcess
+from oci_standin.local import LocalCloud
+from tests.events import event_bytes, event_json
+
+BOOT_EVENT = "boot-volume-backup-end.json"
+HOME, AWAY, FAR = "us-phoenix-1", "us-ashburn-1", "eu-frankfurt-1"
+
+
+@pytest.fixture
+def function(cloud: LocalCloud) -> Iterator[FdkProcess]:
+    with FdkProcess(cloud.function_env(AWAY)) as running:
+        yield running
+
+
+def invoke(function: FdkProcess, name: str) -> tuple[int, dict[str, Any]]:
+    answer = function.invoke(event_bytes(name))
+    assert answer.headers["content-type"] == "application/json"
+    return answer.status, json.loads(answer.body)
+
+
+def block_storage_requests(cloud: LocalCloud) -> list[str]:
+    return [f"{r.route} {r.region}" for r in cloud.standin.requests if r.service == "iaas"]
+
+
+def test_a_completed_backup_is_copied_once_and_announced(cloud: LocalCloud, function: FdkProcess) -> None:
+    source = cloud.seed_from_event(event_json(BOOT_EVENT))
+    status, answer = invoke(function, BOOT_EVENT)
+
+    assert (status, answer["status"], answer["source"]) == (200, "copied", source)
+    [copy] = cloud.standin.backups(AWAY)
+    assert answer["copies"] == [
+        {
+            "region": AWAY,
+            "id": copy.id,
+            "state": "CREATING",
+            "workRequestId": answer["copies"][0]["workRequestId"],
+        }
+    ]
+    copies = [r for r in cloud.standin.requests if r.route == "copy"]
+    assert len(copies) == 1
+    assert copies[0].region == HOME
+    assert copies[0].signature_ok
+    assert copies[0].body == {
+        "destinationRegion": AWAY,
+        "displayName": "web-01 (Boot Volume) manual (copy from us-phoenix-1)",
+    }
+    [notice] = cloud.standin.messages(cloud.topic_id)
+    assert notice.title == "Backup copied to us-ashburn-1: web-01 (Boot Volume) manual"
+    assert json.loads(notice.body)["newBackupIds"] == [copy.id]
+
+
+def test_redelivered_event_makes_no_second_copy(cloud: LocalCloud, function: FdkProcess) -> None:
+    cloud.seed_from_event(event_json(BOOT_EVENT))
+    first_status, first = invoke(function, BOOT_EVENT)
+    cloud.standin.forget_retry_tokens()  # past OCI's 24-hour token window: only the lookup can help
+    status, answer = invoke(function, BOOT_EVENT)
+    assert (first_status, status, answer["status"]) == (200, 200, "already_copied")
+    assert [c["id"] for c in answer["copies"]] == [c["id"] for c in first["copies"]]
+    assert len(cloud.standin.backups(AWAY)) == 1
+    assert [r.route for r in cloud.standin.requests if r.route == "copy"] == ["copy"]
+    assert len(cloud.standin.messages(cloud.topic_id)) == 1
+
+
+@pytest.mark.parametrize("name", ["boot-volume-backup-begin.json", "boot-volume-backup-copy-end.json"])
+def test_other_events_are_ignored_without_any_oci_call(
+    cloud: LocalCloud, function: FdkProcess, name: str
+) -> None:
+    status, answer = invoke(function, name)
+    assert (status, answer["status"]) == (200, "ignored")
+    assert cloud.standin.requests == []
+
+
+def test_a_malformed_event_is_rejected_and_no_backup_is_touched(
+    cloud: LocalCloud, function: FdkProcess
+) -> None:
+    status, answer = invoke(function, "malformed/resource-id-with-path.json")
+    assert (status, answer["status"]) == (502, "rejected")
+    assert "data.resourceId: not a well-formed OCID" in str(answer["reason"])
+    assert block_storage_requests(cloud) == []
+    [notice] = cloud.standin.messages(cloud.topic_id)
+    assert str(notice.title).startswith("Backup copy FAILED (rejected)")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["volume-backup-end.json", "volume-group-backup-end.json", "boot-volume-backup-end-scheduled.json"],
+)
+def test_every_backup_kind_is_copied_to_every_destination(cloud: LocalCloud, name: str) -> None:
+    source = cloud.seed_from_event(event_json(name))
+    with FdkProcess(cloud.function_env(f"{AWAY},{FAR}")) as function:
+        status, answer = invoke(function, name)
+    assert (status, answer["status"]) == (200, "copied")
+    for region in (AWAY, FAR):
+        [copy] = cloud.standin.backups(region)
+        assert copy.source_backup_id == source
+
+
+def test_a_source_that_is_gone_fails_loudly(cloud: LocalCloud, function: FdkProcess) -> None:
+    status, answer = invoke(function, BOOT_EVENT)
+    assert (status, answer["status"]) == (502, "failed")
+    assert "404 NotAuthorizedOrNotFound" in str(answer["reason"])
+    [notice] = cloud.standin.messages(cloud.topic_id)
+    assert json.loads(notice.body)["errorClass"] == "permanent"
+    assert '"level": "ERROR"' in function.logs()

@@ -1,0 +1,191 @@
+"""The OCI gateway with the real SDK against the local stand-in: paths, signatures, bodies, errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from backup_copy.copier import CopyRequest, retry_token
+from backup_copy.deadline import Deadline
+from backup_copy.errors import PermanentError, TransientError
+from backup_copy.events import BackupKind
+from backup_copy.oci_gateway import OciGateway, RetryPolicy, default_signer
+from oci_standin import Fault
+from oci_standin.local import LocalCloud
+
+HOME, AWAY = "us-phoenix-1", "us-ashburn-1"
+KINDS = {"boot": BackupKind.BOOT, "volume": BackupKind.VOLUME, "volume_group": BackupKind.VOLUME_GROUP}
+PATHS = {"boot": "bootVolumeBackups", "volume": "volumeBackups", "volume_group": "volumeGroupBackups"}
+
+
+class CountingSigner:
+    """Builds the real resource-principal signer, counting how often it is asked to."""
+
+    def __init__(self) -> None:
+        self.built = 0
+
+    def __call__(self) -> Any:
+        self.built += 1
+        return default_signer()
+
+
+def no_wait() -> RetryPolicy:
+    return RetryPolicy(sleep=lambda _: None, jitter=lambda: 0.0, reserve=1.0)
+
+
+def gateway_for(cloud: LocalCloud, **kwargs: Any) -> OciGateway:
+    return OciGateway(endpoint_template=cloud.standin.endpoint_template, **kwargs)
+
+
+def seed(cloud: LocalCloud, kind: str = "boot", **kwargs: Any) -> str:
+    return cloud.standin.seed_backup(
+        kind=kind,  # type: ignore[arg-type]
+        region=HOME,
+        compartment_id=cloud.principal.compartment_id,
+        display_name="web-01 daily",
+        freeform_tags={"app": "web"},
+        **kwargs,
+    )
+
+
+def request_for(source_id: str, region: str = AWAY) -> CopyRequest:
+    return CopyRequest(region, "web-01 daily (copy)", None, retry_token(source_id, region))
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_copy_is_one_signed_request_to_the_source_region(cloud: LocalCloud, kind: str) -> None:
+    source_id = seed(cloud, kind)
+    gateway = gateway_for(cloud)
+    source = gateway.get_backup(KINDS[kind], source_id, HOME, Deadline.after(30))
+    copy = gateway.copy_backup(source, request_for(source_id), Deadline.after(30))
+
+    [get, post] = cloud.standin.requests
+    assert (get.method, get.path) == ("GET", f"/{HOME}/iaas/20160918/{PATHS[kind]}/{source_id}")
+    assert (post.method, post.path) == (
+        "POST",
+        f"/{HOME}/iaas/20160918/{PATHS[kind]}/{source_id}/actions/copy",
+    )
+    assert post.body == {"destinationRegion": AWAY, "displayName": "web-01 daily (copy)"}
+    assert post.headers["opc-retry-token"] == retry_token(source_id, AWAY)
+    assert all(request.signature_ok for request in cloud.standin.requests)
+    assert all(
+        request.headers["authorization"].count('keyId="ST$') == 1 for request in cloud.standin.requests
+    )
+
+    assert source.lifecycle_state == "AVAILABLE"
+    assert source.freeform_tags == {"app": "web"}
+    assert copy.region == AWAY
+    assert copy.state == "CREATING"
+    assert copy.work_request_id
+    [made] = cloud.standin.backups(AWAY)
+    assert (made.id, made.source_backup_id) == (copy.id, source_id)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_copies_are_found_in_the_destination_by_their_source(cloud: LocalCloud, kind: str) -> None:
+    source_id = seed(cloud, kind)
+    other_id = seed(cloud, kind)
+    gateway = gateway_for(cloud)
+    source = gateway.get_backup(KINDS[kind], source_id, HOME, Deadline.after(30))
+    other = gateway.get_backup(KINDS[kind], other_id, HOME, Deadline.after(30))
+    assert gateway.find_copies(source, AWAY, Deadline.after(30)) == []
+    copy = gateway.copy_backup(source, request_for(source_id), Deadline.after(30))
+    gateway.copy_backup(other, request_for(other_id), Deadline.after(30))
+    found = gateway.find_copies(source, AWAY, Deadline.after(30))
+    assert [(c.id, c.state) for c in found] == [(copy.id, "CREATING")]
+    assert cloud.standin.requests[-1].region == AWAY
+
+
+def test_the_same_retry_token_returns_the_first_copy(cloud: LocalCloud) -> None:
+    source_id = seed(cloud)
+    gateway = gateway_for(cloud)
+    source = gateway.get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(30))
+    first = gateway.copy_backup(source, request_for(source_id), Deadline.after(30))
+    again = gateway.copy_backup(source, request_for(source_id), Deadline.after(30))
+    assert again.id == first.id
+    assert len(cloud.standin.backups(AWAY)) == 1
+
+
+def test_the_notice_goes_to_the_topic_in_its_region(cloud: LocalCloud) -> None:
+    gateway = gateway_for(cloud)
+    message_id = gateway.publish(cloud.topic_id, "Backup copied", '{"newBackupIds": []}', Deadline.after(30))
+    [message] = cloud.standin.messages(cloud.topic_id)
+    assert (message.message_id, message.title, message.body) == (
+        message_id,
+        "Backup copied",
+        '{"newBackupIds": []}',
+    )
+    [request] = cloud.standin.requests
+    assert request.path == f"/{HOME}/notification/20181201/topics/{cloud.topic_id}/messages"
+    assert request.signature_ok
+
+
+def test_signer_and_clients_are_built_once_and_reused(cloud: LocalCloud) -> None:
+    signer = CountingSigner()
+    gateway = gateway_for(cloud, signer_factory=signer)
+    source_id = seed(cloud)
+    for _ in range(3):
+        gateway.get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(30))
+    gateway.publish(cloud.topic_id, "t", "b", Deadline.after(30))
+    assert signer.built == 1
+    assert (
+        len({request.headers["authorization"].split('keyId="')[1][:20] for request in cloud.standin.requests})
+        == 1
+    )
+
+
+def test_a_missing_backup_is_permanent_and_names_the_policy(cloud: LocalCloud) -> None:
+    missing = "ocid1.bootvolumebackup.oc1.phx.abyhqljr3m5w5qzwb6jvm6ibtvxk6uj3xtbfs4hlmlsyntgpqvejbcz5eyia"
+    with pytest.raises(PermanentError) as caught:
+        gateway_for(cloud).get_backup(BackupKind.BOOT, missing, HOME, Deadline.after(30))
+    assert caught.value.http_status == 404
+    assert caught.value.code == "NotAuthorizedOrNotFound"
+    assert "'read boot-volume-backups'" in caught.value.reason
+    assert len(cloud.standin.requests) == 1
+
+
+def test_throttling_is_retried_with_the_same_token_and_makes_one_copy(cloud: LocalCloud) -> None:
+    source_id = seed(cloud)
+    gateway = gateway_for(cloud, retry=no_wait())
+    source = gateway.get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(30))
+    cloud.standin.script_faults(
+        [Fault("copy", 429, "TooManyRequests", count=2), Fault("copy", 503, "ServiceUnavailable")]
+    )
+    copy = gateway.copy_backup(source, request_for(source_id), Deadline.after(30))
+    copies = [r for r in cloud.standin.requests if r.route == "copy"]
+    assert [r.status for r in copies] == [429, 429, 503, 200]
+    assert len({r.headers["opc-retry-token"] for r in copies}) == 1
+    assert [b.id for b in cloud.standin.backups(AWAY)] == [copy.id]
+
+
+def test_a_transient_failure_gives_up_when_the_deadline_leaves_no_room(cloud: LocalCloud) -> None:
+    source_id = seed(cloud)
+    gateway = gateway_for(cloud, retry=RetryPolicy(sleep=lambda _: None, jitter=lambda: 1.0, reserve=5.0))
+    source = gateway.get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(30))
+    cloud.standin.script_faults([Fault("copy", 429, "TooManyRequests", count=100)])
+    with pytest.raises(TransientError, match="gave up after 1 attempt") as caught:
+        gateway.copy_backup(source, request_for(source_id), Deadline.after(5.2))
+    assert caught.value.http_status == 429
+    assert cloud.standin.backups(AWAY) == []
+
+
+def test_unaccepted_credentials_are_permanent_and_say_so(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from oci_standin import make_resource_principal
+
+    stranger = make_resource_principal(tmp_path / "stranger", region=HOME)
+    for name, value in stranger.env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(PermanentError, match="credentials were not accepted") as caught:
+        gateway_for(cloud).get_backup(BackupKind.BOOT, seed(cloud), HOME, Deadline.after(30))
+    assert caught.value.http_status == 401
+
+
+def test_without_credentials_the_gateway_names_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OCI_RESOURCE_PRINCIPAL_VERSION", raising=False)
+    monkeypatch.delenv("OCI_CONFIG_PROFILE", raising=False)
+    gateway = OciGateway(endpoint_template="http://127.0.0.1:9/{region}/{service}")
+    with pytest.raises(Exception, match="no OCI credentials"):
+        gateway.get_backup(BackupKind.BOOT, "ocid1.x", HOME, Deadline.after(1))
