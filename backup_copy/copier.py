@@ -28,6 +28,9 @@ LIVE_COPY_STATES = frozenset({"REQUEST_RECEIVED", "CREATING", "AVAILABLE"})
 # A source in one of these may still become AVAILABLE: worth a redelivery, not a verdict.
 PENDING_SOURCE_STATES = frozenset({"REQUEST_RECEIVED", "CREATING"})
 MAX_RETRY_TOKEN = 64
+# The freeform tag set on every copy: marks it as made by backup-copy and names its source, so
+# operators can find (and clean up) copies, and a redelivery knows the tags are already there.
+MARKER_TAG = "backup-copy-source"
 
 
 class Status(StrEnum):
@@ -59,6 +62,12 @@ class SourceBackup:
     source_backup_id: str | None = None
     freeform_tags: Mapping[str, str] = field(default_factory=dict)
     defined_tags: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    source_type: str | None = None
+
+    def copy_tags(self) -> tuple[dict[str, str], dict[str, dict[str, object]]]:
+        """The tags every copy of this backup carries: the source's own, plus the marker."""
+        freeform = {**self.freeform_tags, MARKER_TAG: self.id}
+        return freeform, {namespace: dict(values) for namespace, values in self.defined_tags.items()}
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,8 @@ class BackupCopy:
     id: str | None
     state: str
     work_request_id: str | None = None
+    # Whether the copy already carries the marker tag (and so the source's tags).
+    marked: bool = field(default=False, compare=False)
 
     def to_json(self) -> dict[str, str | None]:
         """The wire form of the contract: {region, id, state, workRequestId}."""
@@ -92,7 +103,7 @@ class CopyRequest:
 
 @dataclass(frozen=True)
 class RegionFailure:
-    """A destination whose copy did not happen, and why."""
+    """A destination whose copy did not happen (or, as a warning, whose tags were not set), and why."""
 
     region: str
     reason: str
@@ -116,6 +127,10 @@ class BackupStore(Protocol):
 
     def copy_backup(self, source: SourceBackup, request: CopyRequest, deadline: Deadline) -> BackupCopy:
         """Ask the source region to copy `source` to the request's destination."""
+        ...
+
+    def tag_copy(self, source: SourceBackup, copy: BackupCopy, deadline: Deadline) -> None:
+        """Set the source's tags and the marker on a copy, in the copy's region."""
         ...
 
 
@@ -146,6 +161,7 @@ class Outcome:
     source_region: str | None = None
     new_copies: tuple[BackupCopy, ...] = ()
     failures: tuple[RegionFailure, ...] = ()
+    warnings: tuple[RegionFailure, ...] = ()
     error_class: str | None = None
 
     @classmethod
@@ -180,6 +196,8 @@ class Outcome:
             answer["reason"] = self.reason
         if self.failures:
             answer["failures"] = [failure.to_json() for failure in self.failures]
+        if self.warnings:
+            answer["warnings"] = [warning.to_json() for warning in self.warnings]
         if self.event_id is not None:
             answer["eventId"] = self.event_id
         return answer
@@ -225,11 +243,15 @@ def copy_backup(
                 "copies are not copied again"
             ),
         )
+    filtered = filter_reason(source, settings)
+    if filtered:
+        return replace(base, reason=filtered)
     _check_copyable(source)
 
     copies: list[BackupCopy] = []
     new: list[BackupCopy] = []
     failures: list[RegionFailure] = []
+    warnings: list[RegionFailure] = []
     for region in settings.destination_regions:
         try:
             copy, made = _copy_to(region, source, settings, store, deadline)
@@ -239,6 +261,14 @@ def copy_backup(
         copies.append(copy)
         if made:
             new.append(copy)
+        if copy.id and not copy.marked and not settings.dry_run:
+            # Tags are worth a warning, never a second copy: the copy stands whatever happens here.
+            try:
+                store.tag_copy(source, copy, deadline)
+            except Failed as exc:
+                warnings.append(
+                    RegionFailure(region=region, reason=f"tags not set: {exc.reason}", error_class="tags")
+                )
 
     if failures:
         status = Status.FAILED
@@ -260,9 +290,24 @@ def copy_backup(
         copies=tuple(copies),
         new_copies=tuple(new),
         failures=tuple(failures),
+        warnings=tuple(warnings),
         reason=reason,
         error_class=error_class,
     )
+
+
+def filter_reason(source: SourceBackup, settings: Settings) -> str | None:
+    """Why the configured filters leave this backup out, or None if they let it through."""
+    if settings.compartment_ids and source.compartment_id not in settings.compartment_ids:
+        return f"compartment {source.compartment_id} is not in COMPARTMENT_IDS"
+    if source.source_type and source.source_type.upper() not in settings.source_types:
+        allowed = ", ".join(sorted(settings.source_types))
+        return f"source type {source.source_type} is not in SOURCE_TYPES ({allowed})"
+    if settings.required_tag:
+        key, value = settings.required_tag
+        if source.freeform_tags.get(key) != value:
+            return f"the backup lacks the freeform tag {key}={value} (REQUIRED_TAG)"
+    return None
 
 
 def _check_copyable(source: SourceBackup) -> None:

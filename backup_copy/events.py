@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, TypeVar
@@ -22,7 +21,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from backup_copy.errors import InvalidEvent
-from backup_copy.ocids import Ocid, parse_ocid
+from backup_copy.ocids import COMPARTMENT, Ocid, parse_ocid
 
 
 class BackupKind(StrEnum):
@@ -64,14 +63,10 @@ BACKUP_CREATED_EVENTS: dict[str, BackupKind] = {
 
 
 def _compartment_ocid(value: str) -> str:
-    # Compartments and the tenancy (the root compartment) are realm-wide: their region segment is
-    # empty, so only the shape is checked here.
-    if not _COMPARTMENT.fullmatch(value):
+    if not COMPARTMENT.fullmatch(value):
         raise ValueError("not a compartment or tenancy OCID")
     return value
 
-
-_COMPARTMENT = re.compile(r"ocid1\.(?:compartment|tenancy)\.oc[0-9]{1,3}\.[a-z0-9-]{0,40}\.[a-z0-9]{10,200}")
 
 CompartmentId = Annotated[str, AfterValidator(_compartment_ocid)]
 DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=255)]

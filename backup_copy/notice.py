@@ -30,7 +30,7 @@ def build_notice(outcome: Outcome) -> Notice:
     name = outcome.source_name or outcome.source or "unknown backup"
     regions = ", ".join(copy.region for copy in (outcome.new_copies or outcome.copies))
     if outcome.status is Status.COPIED:
-        title = f"Backup copied to {regions}: {name}"
+        title = f"Backup copied to {regions}{' (tags not set)' if outcome.warnings else ''}: {name}"
     elif outcome.status is Status.DRY_RUN:
         title = f"Dry run: backup would be copied to {regions or 'no region'}: {name}"
     else:
@@ -54,6 +54,8 @@ def build_notice(outcome: Outcome) -> Notice:
         body["errorClass"] = outcome.error_class
     if outcome.failures:
         body["failures"] = [failure.to_json() for failure in outcome.failures]
+    if outcome.warnings:
+        body["warnings"] = [warning.to_json() for warning in outcome.warnings]
     text = json.dumps(body, indent=2)
     if len(text.encode()) > MAX_BODY_BYTES:
         # Only a reason quoting hostile input can be this long; the OCIDs matter more than it.

@@ -25,11 +25,14 @@ from oci.core.models import (
     CopyBootVolumeBackupDetails,
     CopyVolumeBackupDetails,
     CopyVolumeGroupBackupDetails,
+    UpdateBootVolumeBackupDetails,
+    UpdateVolumeBackupDetails,
+    UpdateVolumeGroupBackupDetails,
 )
 from oci.ons import NotificationDataPlaneClient
 from oci.ons.models import MessageDetails
 
-from backup_copy.copier import BackupCopy, CopyRequest, SourceBackup
+from backup_copy.copier import MARKER_TAG, BackupCopy, CopyRequest, SourceBackup
 from backup_copy.deadline import Deadline
 from backup_copy.errors import ConfigurationError, Failed, OciError, PermanentError, TransientError
 from backup_copy.events import BackupKind
@@ -55,7 +58,9 @@ class _KindApi:
     get: str
     list: str
     copy: str
+    update: str
     details: type[Any]
+    update_details: type[Any]
     source_field: str
     # The list filter by source backup, where the API has one (volume group backups have none).
     list_filter: str | None
@@ -67,6 +72,8 @@ _APIS = {
         get="get_boot_volume_backup",
         list="list_boot_volume_backups",
         copy="copy_boot_volume_backup",
+        update="update_boot_volume_backup",
+        update_details=UpdateBootVolumeBackupDetails,
         details=CopyBootVolumeBackupDetails,
         source_field="source_boot_volume_backup_id",
         list_filter="source_boot_volume_backup_id",
@@ -76,6 +83,8 @@ _APIS = {
         get="get_volume_backup",
         list="list_volume_backups",
         copy="copy_volume_backup",
+        update="update_volume_backup",
+        update_details=UpdateVolumeBackupDetails,
         details=CopyVolumeBackupDetails,
         source_field="source_volume_backup_id",
         list_filter="source_volume_backup_id",
@@ -85,6 +94,8 @@ _APIS = {
         get="get_volume_group_backup",
         list="list_volume_group_backups",
         copy="copy_volume_group_backup",
+        update="update_volume_group_backup",
+        update_details=UpdateVolumeGroupBackupDetails,
         details=CopyVolumeGroupBackupDetails,
         source_field="source_volume_group_backup_id",
         list_filter=None,
@@ -175,7 +186,12 @@ class OciGateway:
                 **kwargs,
             )
             copies.extend(
-                BackupCopy(region=region, id=item.id, state=item.lifecycle_state)
+                BackupCopy(
+                    region=region,
+                    id=item.id,
+                    state=item.lifecycle_state,
+                    marked=(item.freeform_tags or {}).get(MARKER_TAG) == source.id,
+                )
                 for item in response.data
                 if getattr(item, api.source_field, None) == source.id
             )
@@ -209,6 +225,25 @@ class OciGateway:
             id=response.data.id,
             state=response.data.lifecycle_state,
             work_request_id=response.headers.get("opc-work-request-id"),
+        )
+
+    def tag_copy(self, source: SourceBackup, copy: BackupCopy, deadline: Deadline) -> None:
+        """Set the source's tags and the marker on the copy, in the copy's region.
+
+        The copy API has no tag field, and whether OCI carries tags over is unconfirmed, so they
+        are always written here; an update replaces the copy's tag sets with these.
+        """
+        api = _APIS[source.kind]
+        client = self._client("iaas", copy.region)
+        freeform, defined = source.copy_tags()
+        self._call(
+            "tag",
+            copy.region,
+            deadline,
+            getattr(client, api.update),
+            copy.id,
+            api.update_details(freeform_tags=freeform, defined_tags=defined),
+            kind=source.kind,
         )
 
     # --- the Notifier port -----------------------------------------------------------------------
@@ -310,6 +345,7 @@ class OciGateway:
             source_backup_id=getattr(data, _APIS[kind].source_field, None),
             freeform_tags=dict(data.freeform_tags or {}),
             defined_tags={ns: dict(values) for ns, values in (data.defined_tags or {}).items()},
+            source_type=getattr(data, "source_type", None),
         )
 
 
@@ -396,6 +432,11 @@ def _explain(  # noqa: PLR0911  # one sentence per kind of refusal
         return (
             f"{said}: the function may not copy this backup; the dynamic group needs 'use {resource}' "
             f"in {region} (the copy permission) and 'manage {resource}' in {destination or 'the destination'}"
+        )
+    if status in (403, 404) and operation == "tag":
+        return (
+            f"{said}: the function may not tag the copy; "
+            f"the dynamic group needs 'manage {resource}' in {region}"
         )
     if status in (403, 404) and operation == "publish":
         return (

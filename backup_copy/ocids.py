@@ -13,6 +13,8 @@ _OCID = re.compile(
     r"(?:\.[a-z0-9]{1,40})?\.(?P<unique>[a-z0-9]{10,200})"
 )
 MAX_OCID_LENGTH = 255
+# Compartments and the tenancy (the root compartment) are realm-wide: their region segment is empty.
+COMPARTMENT = re.compile(r"ocid1\.(?:compartment|tenancy)\.oc[0-9]{1,3}\.[a-z0-9-]{0,40}\.[a-z0-9]{10,200}")
 
 
 @dataclass(frozen=True)

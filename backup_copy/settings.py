@@ -9,12 +9,14 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from backup_copy.errors import ConfigurationError
+from backup_copy.ocids import COMPARTMENT as _COMPARTMENT
 from backup_copy.ocids import parse_ocid, region_identifier
 
 DEFAULT_DISPLAY_NAME_TEMPLATE = "{name} (copy from {source_region})"
 # What a display name template may use; anything else is refused when the config is read.
 DISPLAY_NAME_FIELDS = frozenset({"name", "source_region", "destination_region", "source_id", "kind"})
 MAX_DISPLAY_NAME = 255
+SOURCE_TYPES = frozenset({"MANUAL", "SCHEDULED"})
 
 
 class Settings(BaseSettings):
@@ -28,6 +30,10 @@ class Settings(BaseSettings):
     display_name_template: str = DEFAULT_DISPLAY_NAME_TEMPLATE
     dry_run: bool = False
     oci_endpoint_template: str | None = None
+    # Filters: a backup that fails one is ignored (200) with the reason, and nothing is copied.
+    required_tag: Annotated[tuple[str, str] | None, NoDecode] = None
+    compartment_ids: Annotated[frozenset[str], NoDecode] = frozenset()
+    source_types: Annotated[frozenset[str], NoDecode] = SOURCE_TYPES
 
     @field_validator("destination_regions", mode="before")
     @classmethod
@@ -72,6 +78,38 @@ class Settings(BaseSettings):
                 raise ValueError(f"the key for {region} is not in {region}: a key must be in its destination")
             keys[region] = key
         return keys
+
+    @field_validator("required_tag", mode="before")
+    @classmethod
+    def _split_tag(cls, value: object) -> tuple[str, str] | None:
+        if value is None or value == "":
+            return None
+        key, sep, tag_value = str(value).partition("=")
+        if not sep or not key.strip():
+            raise ValueError("a freeform tag as key=value, e.g. backup-dr=true")
+        return key.strip(), tag_value.strip()
+
+    @field_validator("compartment_ids", mode="before")
+    @classmethod
+    def _split_compartments(cls, value: object) -> frozenset[str]:
+        if not isinstance(value, str):
+            return frozenset()
+        ids = frozenset(part.strip() for part in value.split(",") if part.strip())
+        for compartment in ids:
+            if not _COMPARTMENT.fullmatch(compartment):
+                raise ValueError(f"{compartment!r} is not a compartment or tenancy OCID")
+        return ids
+
+    @field_validator("source_types", mode="before")
+    @classmethod
+    def _split_source_types(cls, value: object) -> frozenset[str]:
+        if not isinstance(value, str) or not value.strip():
+            return SOURCE_TYPES
+        types = frozenset(part.strip().upper() for part in value.split(",") if part.strip())
+        unknown = sorted(types - SOURCE_TYPES)
+        if unknown:
+            raise ValueError(f"unknown source type {', '.join(unknown)}; use MANUAL, SCHEDULED or both")
+        return types
 
     @field_validator("display_name_template")
     @classmethod

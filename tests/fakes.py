@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from backup_copy.copier import BackupCopy, CopyRequest, SourceBackup
 from backup_copy.deadline import Deadline
@@ -25,6 +25,8 @@ class FakeGateway:
     calls: list[str] = field(default_factory=list)
     fail_copy_to: dict[str, Failed] = field(default_factory=dict)
     fail_publish: Failed | None = None
+    fail_tag: Failed | None = None
+    tagged: list[tuple[str, dict[str, str], dict[str, dict[str, object]]]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     def add_source(
@@ -35,6 +37,7 @@ class FakeGateway:
         state: str = "AVAILABLE",
         source_backup_id: str | None = None,
         region: str = "us-phoenix-1",
+        source_type: str = "MANUAL",
     ) -> SourceBackup:
         """Put a backup in the fake store."""
         backup = SourceBackup(
@@ -46,6 +49,8 @@ class FakeGateway:
             lifecycle_state=state,
             source_backup_id=source_backup_id,
             freeform_tags={"app": "web"},
+            defined_tags={"Operations": {"CostCenter": "42"}},
+            source_type=source_type,
         )
         self.backups[backup_id] = backup
         return backup
@@ -77,6 +82,18 @@ class FakeGateway:
         )
         self.copies.setdefault(f"{source.id}|{region}", []).append(copy)
         return copy
+
+    def tag_copy(self, source: SourceBackup, copy: BackupCopy, deadline: Deadline) -> None:
+        """Tag a copy, or fail as configured."""
+        self.calls.append(f"tag {copy.region}")
+        if self.fail_tag is not None:
+            raise self.fail_tag
+        freeform, defined = source.copy_tags()
+        self.tagged.append((str(copy.id), freeform, defined))
+        key = f"{source.id}|{copy.region}"
+        self.copies[key] = [
+            replace(c, marked=True) if c.id == copy.id else c for c in self.copies.get(key, [])
+        ]
 
     def publish(self, topic_id: str, title: str, body: str, deadline: Deadline) -> str:
         """Record a notice, or fail as configured."""

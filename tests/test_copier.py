@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from backup_copy.copier import BackupCopy, Status, copy_backup, retry_token
+from backup_copy.copier import MARKER_TAG, BackupCopy, Status, copy_backup, retry_token
 from backup_copy.deadline import Deadline
 from backup_copy.errors import ConfigurationError, PermanentError, TransientError
 from backup_copy.events import BackupCreatedEvent, read_event
 from backup_copy.settings import load_settings
 from tests.events import event_bytes
-from tests.fakes import FakeGateway
+from tests.fakes import COMPARTMENT, FakeGateway
 
 BOOT_EVENT = "boot-volume-backup-end.json"
 
@@ -47,8 +47,10 @@ def test_a_new_backup_is_copied_once_to_each_destination(
         "get us-phoenix-1",
         "list us-ashburn-1",
         "copy us-ashburn-1",
+        "tag us-ashburn-1",
         "list eu-frankfurt-1",
         "copy eu-frankfurt-1",
+        "tag eu-frankfurt-1",
     ]
 
 
@@ -156,3 +158,95 @@ def test_dry_run_plans_without_copying(config: pytest.MonkeyPatch, store: FakeGa
         ("eu-frankfurt-1", None, "PLANNED"),
     ]
     assert store.copy_requests == []
+
+
+def test_each_copy_gets_the_source_tags_and_the_marker(
+    config: pytest.MonkeyPatch, store: FakeGateway
+) -> None:
+    outcome = copy_backup(boot_event(), load_settings(), store, deadline())
+    source = boot_event().data.resource_id
+    assert [copy_id for copy_id, _, _ in store.tagged] == [c.id for c in outcome.copies]
+    for _, freeform, defined in store.tagged:
+        assert freeform == {"app": "web", MARKER_TAG: source}
+        assert defined == {"Operations": {"CostCenter": "42"}}
+
+
+def test_a_redelivery_tags_a_copy_whose_tags_were_not_set(
+    config: pytest.MonkeyPatch, store: FakeGateway
+) -> None:
+    config.setenv("DESTINATION_REGIONS", "us-ashburn-1")
+    store.fail_tag = TransientError("throttled", operation="tag", region="us-ashburn-1")
+    first = copy_backup(boot_event(), load_settings(), store, deadline())
+    store.fail_tag = None
+    second = copy_backup(boot_event(), load_settings(), store, deadline())
+    third = copy_backup(boot_event(), load_settings(), store, deadline())
+    assert (first.status, second.status, third.status) == (
+        Status.COPIED,
+        Status.ALREADY_COPIED,
+        Status.ALREADY_COPIED,
+    )
+    assert len(store.copy_requests) == 1
+    assert len(store.tagged) == 1  # the second delivery set them; the third found the marker
+
+
+def test_a_failed_tag_write_is_a_warning_not_a_failure(
+    config: pytest.MonkeyPatch, store: FakeGateway
+) -> None:
+    store.fail_tag = PermanentError("403 NotAuthorized", operation="tag", region="us-ashburn-1")
+    outcome = copy_backup(boot_event(), load_settings(), store, deadline())
+    assert outcome.status is Status.COPIED
+    assert len(store.copy_requests) == 2
+    assert [(w.region, w.error_class) for w in outcome.warnings] == [
+        ("us-ashburn-1", "tags"),
+        ("eu-frankfurt-1", "tags"),
+    ]
+    assert outcome.to_json()["warnings"][0]["reason"] == "tags not set: 403 NotAuthorized"  # type: ignore[index]
+
+
+def test_the_destination_key_is_used_for_its_region_only(
+    config: pytest.MonkeyPatch, store: FakeGateway
+) -> None:
+    key = "ocid1.key.oc1.iad.abuwcljrkeyforashburnxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+    config.setenv("DESTINATION_KMS_KEY_IDS", f"us-ashburn-1={key}")
+    copy_backup(boot_event(), load_settings(), store, deadline())
+    assert [(r.destination_region, r.kms_key_id) for _, r in store.copy_requests] == [
+        ("us-ashburn-1", key),
+        ("eu-frankfurt-1", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [
+        ("REQUIRED_TAG", "backup-dr=true", "lacks the freeform tag backup-dr=true"),
+        ("REQUIRED_TAG", "app=db", "lacks the freeform tag app=db"),
+        (
+            "COMPARTMENT_IDS",
+            "ocid1.compartment.oc1..aaaaaaaaotherxxxxxxxxxxxxxxxxxx",
+            "is not in COMPARTMENT_IDS",
+        ),
+        ("SOURCE_TYPES", "SCHEDULED", "source type MANUAL is not in SOURCE_TYPES (SCHEDULED)"),
+    ],
+)
+def test_a_filtered_backup_is_ignored_with_the_reason(
+    config: pytest.MonkeyPatch, store: FakeGateway, key: str, value: str, reason: str
+) -> None:
+    config.setenv(key, value)
+    outcome = copy_backup(boot_event(), load_settings(), store, deadline())
+    assert outcome.status is Status.IGNORED
+    assert reason in (outcome.reason or "")
+    assert store.copy_requests == []
+    assert store.calls == ["get us-phoenix-1"]
+
+
+def test_a_backup_passing_every_filter_is_copied(config: pytest.MonkeyPatch, store: FakeGateway) -> None:
+    config.setenv("REQUIRED_TAG", "app=web")
+    config.setenv("COMPARTMENT_IDS", f"{COMPARTMENT}, ocid1.compartment.oc1..aaaaaaaaotherxxxxxxxxxxxxxxxxxx")
+    config.setenv("SOURCE_TYPES", "manual,scheduled")
+    assert copy_backup(boot_event(), load_settings(), store, deadline()).status is Status.COPIED
+
+
+def test_dry_run_tags_nothing(config: pytest.MonkeyPatch, store: FakeGateway) -> None:
+    config.setenv("DRY_RUN", "1")
+    copy_backup(boot_event(), load_settings(), store, deadline())
+    assert not [call for call in store.calls if call.startswith(("copy", "tag"))]

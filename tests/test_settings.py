@@ -15,7 +15,15 @@ KEY_FRA = "ocid1.key.oc1.eu-frankfurt-1.abuwcljrkeyforfrankfurtxxxxxxxxxxxxxxxxx
 
 @pytest.fixture(autouse=True)
 def _config(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in ("DESTINATION_KMS_KEY_IDS", "DISPLAY_NAME_TEMPLATE", "DRY_RUN", "OCI_ENDPOINT_TEMPLATE"):
+    for key in (
+        "DESTINATION_KMS_KEY_IDS",
+        "DISPLAY_NAME_TEMPLATE",
+        "DRY_RUN",
+        "OCI_ENDPOINT_TEMPLATE",
+        "REQUIRED_TAG",
+        "COMPARTMENT_IDS",
+        "SOURCE_TYPES",
+    ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("DESTINATION_REGIONS", " us-ashburn-1, eu-frankfurt-1 ,us-ashburn-1")
     monkeypatch.setenv("NOTIFICATION_TOPIC_ID", TOPIC)
@@ -122,3 +130,21 @@ def test_an_endpoint_template_and_dry_run_are_read(monkeypatch: pytest.MonkeyPat
     settings = load_settings()
     assert settings.oci_endpoint_template == "http://127.0.0.1:8080/{region}/{service}"
     assert settings.dry_run is True
+
+
+def test_filters_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    compartment = "ocid1.compartment.oc1..aaaaaaaa4vggyw2zmbrcwxnwbzfkdcyvkcpqxadmcdwaeb6v6uqpfrw4tuxq"
+    monkeypatch.setenv("REQUIRED_TAG", " backup-dr = true ")
+    monkeypatch.setenv("COMPARTMENT_IDS", f"{compartment},")
+    monkeypatch.setenv("SOURCE_TYPES", "scheduled")
+    settings = load_settings()
+    assert settings.required_tag == ("backup-dr", "true")
+    assert settings.compartment_ids == {compartment}
+    assert settings.source_types == {"SCHEDULED"}
+
+
+def test_without_filters_every_backup_passes() -> None:
+    settings = load_settings()
+    assert settings.required_tag is None
+    assert settings.compartment_ids == frozenset()
+    assert settings.source_types == {"MANUAL", "SCHEDULED"}
