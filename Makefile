@@ -3,9 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-SOURCES := func.py backup_copy oci_standin tests
+SOURCES := func.py backup_copy oci_standin deploy tests
 
-.PHONY: test lint types unit demo invoke bench clean
+.PHONY: test lint types unit demo invoke bench deploy-files clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ demo: $(STAMP)
 ## invoke: the same, for any event file: make invoke EVENT=events/x.json
 invoke: $(STAMP)
 	$(BIN)/python -m oci_standin.demo $(EVENT)
+
+## deploy-files: render IAM, the Events rule and the commands from your environment into build/deploy (ARGS=--example for the sample)
+deploy-files: $(STAMP)
+	$(BIN)/python -m deploy.render --out build/deploy $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,210 @@
+"""The rendered policies parse with a real OCI policy parser and grant what the function's calls need."""
+
+from __future__ import annotations
+
+import dataclasses
+from types import MappingProxyType
+
+import pytest
+
+from backup_copy.events import BackupKind
+from deploy.config import EXAMPLE_ENVIRONMENT, DeployConfig, load_deploy_config
+from deploy.permissions import Need, Principal, function_needs, granted_permissions
+from deploy.policy_check import PolicySyntaxError, grants, missing, parse, parse_all, unused
+from deploy.render import Rendered, render
+
+
+def _granted(rendered: Rendered, need: Need) -> bool:
+    return any(grants(statement, need) for statement in parse_all(rendered.statements))
+
+
+def test_every_rendered_statement_parses_as_one_allow_statement(rendered: Rendered) -> None:
+    statements = parse_all(rendered.statements)
+
+    assert len(statements) == len(rendered.statements) == 19
+    assert all(statement.parsed["location"]["type"] == "compartment-id" for statement in statements)
+
+
+def test_the_parser_refuses_a_broken_statement() -> None:
+    with pytest.raises(PolicySyntaxError, match="syntax error"):
+        parse("Allow dynamic-group backup-copy to read boot-volume-backups in compartment id x where all {")
+
+
+def test_together_the_statements_grant_every_call_the_function_makes(
+    example: DeployConfig, rendered: Rendered
+) -> None:
+    needs = function_needs(example)
+
+    assert missing(parse_all(rendered.statements), needs) == []
+    calls = {need.call for need in needs}
+    for noun in ("BootVolumeBackup", "VolumeBackup", "VolumeGroupBackup"):
+        assert {f"Get{noun}", f"Copy{noun}", f"List{noun}s", f"Update{noun}"} <= calls
+    assert "PublishMessage" in calls
+
+
+@pytest.mark.parametrize("index", range(19))
+def test_each_statement_is_the_only_grant_of_something_the_function_needs(
+    example: DeployConfig, rendered: Rendered, index: int
+) -> None:
+    statements = parse_all(rendered.statements)
+    without = statements[:index] + statements[index + 1 :]
+
+    assert missing(without, function_needs(example)) != []
+
+
+def test_no_statement_grants_something_the_function_never_does(
+    example: DeployConfig, rendered: Rendered
+) -> None:
+    assert unused(parse_all(rendered.statements), function_needs(example)) == []
+
+
+def test_a_statement_for_a_permission_the_table_does_not_know_grants_nothing(example: DeployConfig) -> None:
+    typo = parse(
+        "Allow dynamic-group backup-copy to reed boot-volume-backups in compartment id "
+        f"{example.backup_compartment_id} where request.region = 'phx'"
+    )
+
+    assert unused([typo], function_needs(example)) == [typo]
+
+
+def _group_need(config: DeployConfig, resource_type: str, permission: str, **context: str) -> Need:
+    return Need(
+        "probe",
+        Principal("dynamic-group", "backup-copy"),
+        resource_type,
+        config.backup_compartment_id,
+        permission,
+        MappingProxyType(context),
+    )
+
+
+@pytest.mark.parametrize("region", ["phx", "iad", "fra", "lhr"])
+@pytest.mark.parametrize(
+    ("resource_type", "prefix"),
+    [
+        ("boot-volume-backups", "BOOT_VOLUME_BACKUP"),
+        ("volume-backups", "VOLUME_BACKUP"),
+        ("volume-group-backups", "VOLUME_GROUP_BACKUP"),
+    ],
+)
+def test_no_backup_can_be_deleted_or_moved_anywhere(
+    example: DeployConfig, rendered: Rendered, region: str, resource_type: str, prefix: str
+) -> None:
+    for action in ("DELETE", "MOVE"):
+        need = _group_need(example, resource_type, f"{prefix}_{action}", **{"request.region": region})
+        assert not _granted(rendered, need), action
+
+
+def test_copies_go_only_from_the_source_to_a_configured_destination(
+    example: DeployConfig, rendered: Rendered
+) -> None:
+    def copy(source: str, target: str) -> Need:
+        return _group_need(
+            example,
+            "boot-volume-backups",
+            "BOOT_VOLUME_BACKUP_COPY",
+            **{
+                "request.region": source,
+                "target.region": target,
+                "request.operation": "CopyBootVolumeBackup",
+            },
+        )
+
+    assert _granted(rendered, copy("phx", "iad"))
+    assert _granted(rendered, copy("phx", "fra"))
+    assert not _granted(rendered, copy("phx", "lhr"))
+    assert not _granted(rendered, copy("iad", "fra"))
+
+
+@pytest.mark.parametrize("region", ["phx", "lhr"])
+def test_backups_are_created_only_in_destination_regions(
+    example: DeployConfig, rendered: Rendered, region: str
+) -> None:
+    for resource_type, prefix in (
+        ("boot-volume-backups", "BOOT_VOLUME_BACKUP"),
+        ("volume-backups", "VOLUME_BACKUP"),
+    ):
+        need = _group_need(example, resource_type, f"{prefix}_CREATE", **{"request.region": region})
+        assert not _granted(rendered, need)
+
+
+def test_the_topic_grant_is_publish_only_and_only_in_the_topics_region(
+    example: DeployConfig, rendered: Rendered
+) -> None:
+    publish = dataclasses.replace(
+        _group_need(example, "ons-topics", "ONS_TOPIC_PUBLISH", **{"request.region": "phx"}),
+        compartment_id=example.topic_compartment_id,
+    )
+
+    assert _granted(rendered, publish)
+    assert not _granted(
+        rendered, dataclasses.replace(publish, context=MappingProxyType({"request.region": "iad"}))
+    )
+    for permission in granted_permissions("ons-topics", "manage") - {"ONS_TOPIC_PUBLISH"}:
+        assert not _granted(rendered, dataclasses.replace(publish, permission=permission))
+
+
+def test_key_grants_name_the_configured_key_only(example: DeployConfig, rendered: Rendered) -> None:
+    (key,) = example.settings.destination_kms_key_ids.values()
+    delegate = Need(
+        "probe",
+        Principal("dynamic-group", "backup-copy"),
+        "key-delegate",
+        example.key_compartment_id,
+        None,
+        MappingProxyType({"target.key.id": key}),
+        "use",
+    )
+    other_key = MappingProxyType({"target.key.id": key.replace("frankfurt", "elsewhere")})
+
+    assert _granted(rendered, delegate)
+    assert not _granted(rendered, dataclasses.replace(delegate, context=other_key))
+    assert _granted(
+        rendered,
+        dataclasses.replace(delegate, principal=Principal("service", "blockstorage"), resource_type="keys"),
+    )
+
+
+def test_without_keys_no_key_statement_is_rendered() -> None:
+    config = load_deploy_config(
+        {k: v for k, v in EXAMPLE_ENVIRONMENT.items() if k != "DESTINATION_KMS_KEY_IDS"}
+    )
+    rendered = render(config)
+
+    assert not any("key" in statement.split(" in compartment")[0] for statement in rendered.statements)
+    assert missing(parse_all(rendered.statements), function_needs(config)) == []
+    assert unused(parse_all(rendered.statements), function_needs(config)) == []
+
+
+def test_a_policy_rendered_for_fewer_destinations_misses_the_others(example: DeployConfig) -> None:
+    one_region = load_deploy_config(
+        {
+            **{k: v for k, v in EXAMPLE_ENVIRONMENT.items() if k != "DESTINATION_KMS_KEY_IDS"},
+            "DESTINATION_REGIONS": "us-ashburn-1",
+        }
+    )
+    statements = parse_all(render(one_region).statements)
+
+    gaps = missing(statements, function_needs(example))
+    assert gaps
+    assert {need.context.get("request.region") for need in gaps} >= {"fra"}
+    assert {need.call for need in gaps} >= {
+        "CopyBootVolumeBackup",
+        "ListVolumeBackups",
+        "UpdateVolumeGroupBackup",
+    }
+
+
+def test_a_dynamic_group_in_an_identity_domain_is_quoted_and_matched() -> None:
+    config = load_deploy_config({**EXAMPLE_ENVIRONMENT, "DEPLOY_DYNAMIC_GROUP": "Default/backup-copy"})
+    rendered = render(config)
+
+    assert all("'Default'/'backup-copy'" in s for s in rendered.statements if "dynamic-group" in s)
+    assert missing(parse_all(rendered.statements), function_needs(config)) == []
+
+
+def test_every_backup_kind_the_function_handles_has_needs(example: DeployConfig) -> None:
+    resource_types = {need.resource_type for need in function_needs(example)}
+
+    assert len(BackupKind) == 3
+    assert {"boot-volume-backups", "volume-backups", "volume-group-backups"} <= resource_types
