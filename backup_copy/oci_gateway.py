@@ -41,6 +41,8 @@ from backup_copy.ocids import parse_ocid
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
+# The shortest read timeout an attempt gets, however close the deadline.
+MIN_READ_TIMEOUT = 1.0
 
 
 @cache
@@ -300,11 +302,19 @@ class OciGateway:
         reserve: float | None = None,
         **kwargs: Any,
     ) -> _T:
-        """Call the SDK, retrying transient failures while the deadline leaves room."""
+        """Call the SDK, retrying transient failures while the deadline leaves room.
+
+        Each attempt's read timeout is cut to the time left (less the reserve), so a hung answer
+        fails while the function can still report it, rather than outliving the container.
+        """
         keep = self._retry.reserve if reserve is None else reserve
+        client = getattr(method, "__self__", None)
         attempt = 0
         while True:
             attempt += 1
+            read = max(MIN_READ_TIMEOUT, min(self._retry.read_timeout, deadline.remaining() - keep))
+            if client is not None:
+                client.base_client.timeout = (min(self._retry.connect_timeout, read), read)
             try:
                 return method(*args, **kwargs)
             except Exception as exc:  # the SDK's errors are classified; anything else is a bug

@@ -189,3 +189,14 @@ def test_without_credentials_the_gateway_names_what_is_missing(monkeypatch: pyte
     gateway = OciGateway(endpoint_template="http://127.0.0.1:9/{region}/{service}")
     with pytest.raises(Exception, match="no OCI credentials"):
         gateway.get_backup(BackupKind.BOOT, "ocid1.x", HOME, Deadline.after(1))
+
+
+def test_a_slow_answer_times_out_within_the_deadline_and_is_reported(cloud: LocalCloud) -> None:
+    source_id = seed(cloud)
+    gateway = gateway_for(cloud, retry=RetryPolicy(sleep=lambda _: None, jitter=lambda: 0.0, reserve=2.0))
+    source = gateway.get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(30))
+    cloud.standin.set_latency(10.0, route="copy")
+    deadline = Deadline.after(4.0)
+    with pytest.raises(TransientError, match="could not reach OCI for copy"):
+        gateway.copy_backup(source, request_for(source_id), deadline)
+    assert deadline.remaining() > 0.5  # failed with time left to say so
