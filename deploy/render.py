@@ -20,7 +20,7 @@ from string import Template
 
 from backup_copy.errors import ConfigurationError
 from backup_copy.events import BACKUP_CREATED_EVENTS
-from backup_copy.settings import DEFAULT_DISPLAY_NAME_TEMPLATE
+from backup_copy.settings import DEFAULT_DISPLAY_NAME_TEMPLATE, SOURCE_TYPES
 from deploy.config import DEPLOY_KEYS, EXAMPLE_ENVIRONMENT, DeployConfig, load_deploy_config, region_key
 from deploy.permissions import function_needs
 from deploy.policy_check import missing, parse_all, unused
@@ -202,6 +202,12 @@ def commands(config: DeployConfig, rendered: Rendered, out: Path) -> list[str]:
         config_values["DISPLAY_NAME_TEMPLATE"] = settings.display_name_template
     if settings.dry_run:
         config_values["DRY_RUN"] = "true"
+    if settings.required_tag:
+        config_values["REQUIRED_TAG"] = "=".join(settings.required_tag)
+    if settings.compartment_ids:
+        config_values["COMPARTMENT_IDS"] = ",".join(sorted(settings.compartment_ids))
+    if settings.source_types != SOURCE_TYPES:
+        config_values["SOURCE_TYPES"] = ",".join(sorted(settings.source_types))
     # OCI_ENDPOINT_TEMPLATE points the SDK at a stand-in for tests: it never belongs in a deployment.
     lines += [
         f"fn config function {q(config.application)} {q(config.function)} {key} {q(value)}"

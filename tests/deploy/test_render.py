@@ -90,6 +90,8 @@ def test_the_environment_drives_what_is_granted(tmp_path: Path, capsys: pytest.C
         **{k: v for k, v in EXAMPLE_ENVIRONMENT.items() if k != "DESTINATION_KMS_KEY_IDS"},
         "DESTINATION_REGIONS": "eu-frankfurt-1",
         "DRY_RUN": "true",
+        "REQUIRED_TAG": "backup-dr=true",
+        "SOURCE_TYPES": "scheduled",
     }
 
     assert main(["--out", str(tmp_path), "--dynamic-group", "copier"], environ) == 0
@@ -101,6 +103,9 @@ def test_the_environment_drives_what_is_granted(tmp_path: Path, capsys: pytest.C
     assert any("'fra'" in s for s in statements)
     assert "DESTINATION_KMS_KEY_IDS" not in printed
     assert "fn config function backup-copy backup-copy DRY_RUN true" in printed
+    assert "fn config function backup-copy backup-copy REQUIRED_TAG backup-dr=true" in printed
+    assert "fn config function backup-copy backup-copy SOURCE_TYPES SCHEDULED" in printed
+    assert "COMPARTMENT_IDS" not in printed
     assert not (tmp_path / "policy-copier-keys.json").exists()
 
 
