@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from backup_copy.deadline import Deadline
 from backup_copy.errors import (
@@ -23,6 +24,9 @@ from backup_copy.errors import (
 from backup_copy.events import BackupCreatedEvent, BackupKind
 from backup_copy.settings import Settings
 
+if TYPE_CHECKING:
+    from backup_copy.sweep import SweepReport
+
 # A copy in one of these states exists or is on its way: a second one would be a duplicate.
 LIVE_COPY_STATES = frozenset({"REQUEST_RECEIVED", "CREATING", "AVAILABLE"})
 # A source in one of these may still become AVAILABLE: worth a redelivery, not a verdict.
@@ -31,6 +35,8 @@ MAX_RETRY_TOKEN = 64
 # The freeform tag set on every copy: marks it as made by backup-copy and names its source, so
 # operators can find (and clean up) copies, and a redelivery knows the tags are already there.
 MARKER_TAG = "backup-copy-source"
+# And the volume (or volume group) the source was taken of: retention keeps copies per volume.
+VOLUME_TAG = "backup-copy-volume"
 
 
 class Status(StrEnum):
@@ -63,10 +69,14 @@ class SourceBackup:
     freeform_tags: Mapping[str, str] = field(default_factory=dict)
     defined_tags: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     source_type: str | None = None
+    volume_id: str | None = None
+    time_created: datetime | None = None
 
     def copy_tags(self) -> tuple[dict[str, str], dict[str, dict[str, object]]]:
-        """The tags every copy of this backup carries: the source's own, plus the marker."""
+        """The tags every copy of this backup carries: the source's own, plus the markers."""
         freeform = {**self.freeform_tags, MARKER_TAG: self.id}
+        if self.volume_id:
+            freeform[VOLUME_TAG] = self.volume_id
         return freeform, {namespace: dict(values) for namespace, values in self.defined_tags.items()}
 
 
@@ -133,6 +143,16 @@ class BackupStore(Protocol):
         """Set the source's tags and the marker on a copy, in the copy's region."""
         ...
 
+    def list_backups(
+        self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline
+    ) -> list[SourceBackup]:
+        """Every backup of a kind in a compartment and region, whatever its state."""
+        ...
+
+    def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
+        """Delete a backup in its region."""
+        ...
+
 
 class Notifier(Protocol):
     """Notifications, as far as this function needs them."""
@@ -163,6 +183,8 @@ class Outcome:
     failures: tuple[RegionFailure, ...] = ()
     warnings: tuple[RegionFailure, ...] = ()
     error_class: str | None = None
+    # A sweep's report (backup_copy.sweep.SweepReport); None for an event.
+    report: SweepReport | None = None
 
     @classmethod
     def from_error(
@@ -200,6 +222,8 @@ class Outcome:
             answer["warnings"] = [warning.to_json() for warning in self.warnings]
         if self.event_id is not None:
             answer["eventId"] = self.event_id
+        if self.report is not None:
+            answer["sweep"] = self.report.to_json()
         return answer
 
 
@@ -248,6 +272,43 @@ def copy_backup(
         return replace(base, reason=filtered)
     _check_copyable(source)
 
+    fan_out = copy_to_destinations(source, settings, store, deadline)
+    if fan_out.failures:
+        status = Status.FAILED
+        reason: str | None = "; ".join(f"{failure.region}: {failure.reason}" for failure in fan_out.failures)
+        error_class: str | None = fan_out.failures[0].error_class
+    elif settings.dry_run:
+        status, reason, error_class = Status.DRY_RUN, "DRY_RUN is on: nothing was copied", None
+    elif fan_out.new:
+        status, reason, error_class = Status.COPIED, None, None
+    else:
+        status, reason, error_class = Status.ALREADY_COPIED, "every destination already has a copy", None
+    return replace(
+        base,
+        status=status,
+        copies=fan_out.copies,
+        new_copies=fan_out.new,
+        failures=fan_out.failures,
+        warnings=fan_out.warnings,
+        reason=reason,
+        error_class=error_class,
+    )
+
+
+@dataclass(frozen=True)
+class FanOut:
+    """One source's copies across every destination: found, new, failed, and tag warnings."""
+
+    copies: tuple[BackupCopy, ...] = ()
+    new: tuple[BackupCopy, ...] = ()
+    failures: tuple[RegionFailure, ...] = ()
+    warnings: tuple[RegionFailure, ...] = ()
+
+
+def copy_to_destinations(
+    source: SourceBackup, settings: Settings, store: BackupStore, deadline: Deadline
+) -> FanOut:
+    """Give every destination a live, tagged copy of `source`; each region stands on its own."""
     copies: list[BackupCopy] = []
     new: list[BackupCopy] = []
     failures: list[RegionFailure] = []
@@ -269,31 +330,7 @@ def copy_backup(
                 warnings.append(
                     RegionFailure(region=region, reason=f"tags not set: {exc.reason}", error_class="tags")
                 )
-
-    if failures:
-        status = Status.FAILED
-        reason = "; ".join(f"{failure.region}: {failure.reason}" for failure in failures)
-        error_class = failures[0].error_class
-    elif settings.dry_run:
-        status, reason, error_class = Status.DRY_RUN, "DRY_RUN is on: nothing was copied", None
-    elif new:
-        status, reason, error_class = Status.COPIED, None, None
-    else:
-        status, reason, error_class = (
-            Status.ALREADY_COPIED,
-            "every destination already has a copy",
-            None,
-        )
-    return replace(
-        base,
-        status=status,
-        copies=tuple(copies),
-        new_copies=tuple(new),
-        failures=tuple(failures),
-        warnings=tuple(warnings),
-        reason=reason,
-        error_class=error_class,
-    )
+    return FanOut(tuple(copies), tuple(new), tuple(failures), tuple(warnings))
 
 
 def filter_reason(source: SourceBackup, settings: Settings) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -115,10 +115,23 @@ class Extensions(WireModel):
 
 
 class EventHeader(WireModel):
-    """Just enough of any event to decide whether it is one this function handles."""
+    """Just enough of any request to route it: an event's type, or a command's action."""
 
-    event_type: str
+    event_type: str | None = None
     event_id: str | None = Field(default=None, alias="eventID")
+    action: str | None = None
+
+    @model_validator(mode="after")
+    def _event_or_command(self) -> EventHeader:
+        if self.event_type is None and self.action is None:
+            raise ValueError("eventType: Field required")
+        return self
+
+
+class SweepRequest(WireModel):
+    """{"action": "sweep"}: catch up, expire and report, instead of handling one event."""
+
+    action: Literal["sweep"]
 
 
 class BackupCreatedEvent(WireModel):
@@ -164,13 +177,15 @@ class BackupCreatedEvent(WireModel):
 _Model = TypeVar("_Model", bound=WireModel)
 
 
-def read_event(body: bytes) -> EventHeader | BackupCreatedEvent:
+def read_event(body: bytes) -> EventHeader | BackupCreatedEvent | SweepRequest:
     """Validate a request body: a handled event in full, any other event by its header only.
 
     Raises InvalidEvent, whose reason names the offending field.
     """
     header = _validate(EventHeader, body)
-    if header.event_type.lower() not in BACKUP_CREATED_EVENTS:
+    if header.action is not None:
+        return _validate(SweepRequest, body)
+    if header.event_type is None or header.event_type.lower() not in BACKUP_CREATED_EVENTS:
         return header
     return _validate(BackupCreatedEvent, body)
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from threading import Lock
 
 from backup_copy.copier import Gateway, Outcome, Status, copy_backup, new_backup_ids
 from backup_copy.deadline import Deadline
 from backup_copy.errors import BackupCopyError, Failed, InvalidEvent
-from backup_copy.events import EventHeader, read_event
+from backup_copy.events import BackupCreatedEvent, EventHeader, read_event
 from backup_copy.logs import configure_logging, log_context
 from backup_copy.notice import build_notice, should_notify
 from backup_copy.settings import Settings, load_settings
+from backup_copy.sweep import sweep
 
 log = logging.getLogger(__name__)
 MAX_ECHOED_ID = 128
@@ -75,20 +77,24 @@ def _decide(body: bytes, deadline: Deadline) -> Outcome:
     except InvalidEvent as exc:
         return Outcome.from_error(exc)
     if isinstance(event, EventHeader):
+        event_type = (event.event_type or "")[:MAX_ECHOED_ID]
         return Outcome(
             status=Status.IGNORED,
-            reason=f"event type {event.event_type[:MAX_ECHOED_ID]!r} is not a backup-created event",
+            reason=f"event type {event_type!r} is not a backup-created event",
             event_id=(event.event_id or "")[:MAX_ECHOED_ID] or None,
-            event_type=event.event_type[:MAX_ECHOED_ID],
+            event_type=event_type,
         )
+    backup_event = event if isinstance(event, BackupCreatedEvent) else None
     try:
         current = runtime()
-        return copy_backup(event, current.settings, current.gateway, deadline)
+        if backup_event is None:
+            return sweep(current.settings, current.gateway, deadline, datetime.now(UTC))
+        return copy_backup(backup_event, current.settings, current.gateway, deadline)
     except BackupCopyError as exc:
-        return Outcome.from_error(exc, event=event)
+        return Outcome.from_error(exc, event=backup_event)
     except Exception as exc:
-        log.exception("unexpected error", extra={"fields": {"source": event.data.resource_id}})
-        return Outcome.from_error(Failed(f"internal error: {type(exc).__name__}: {exc}"), event=event)
+        log.exception("unexpected error")
+        return Outcome.from_error(Failed(f"internal error: {type(exc).__name__}: {exc}"), event=backup_event)
 
 
 def _announce(outcome: Outcome, deadline: Deadline) -> Outcome:

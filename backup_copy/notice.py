@@ -21,12 +21,19 @@ class Notice:
 
 
 def should_notify(outcome: Outcome) -> bool:
-    """New copies, dry-run plans and every failure are announced; quiet outcomes are not."""
-    return outcome.status in (Status.COPIED, Status.DRY_RUN, Status.FAILED, Status.REJECTED)
+    """New copies, dry-run plans, every failure and every sweep report are announced."""
+    return outcome.report is not None or outcome.status in (
+        Status.COPIED,
+        Status.DRY_RUN,
+        Status.FAILED,
+        Status.REJECTED,
+    )
 
 
 def build_notice(outcome: Outcome) -> Notice:
     """The notice for an outcome; the new backup OCIDs come first in the body."""
+    if outcome.report is not None:
+        return _sweep_notice(outcome)
     name = outcome.source_name or outcome.source or "unknown backup"
     regions = ", ".join(copy.region for copy in (outcome.new_copies or outcome.copies))
     if outcome.status is Status.COPIED:
@@ -62,6 +69,25 @@ def build_notice(outcome: Outcome) -> Notice:
         body["reason"] = str(body.get("reason", ""))[:1000] + " (truncated)"
         text = json.dumps(body, indent=2)
     return Notice(title=_short(title), body=text)
+
+
+def _sweep_notice(outcome: Outcome) -> Notice:
+    assert outcome.report is not None  # noqa: S101  # the caller checked
+    report = outcome.report
+    body: dict[str, object] = {
+        "newBackupIds": new_backup_ids(outcome.new_copies),
+        "status": outcome.status.value,
+        "reason": outcome.reason,
+        "errorClass": outcome.error_class,
+        **report.to_json(),
+    }
+    text = json.dumps(body, indent=2)
+    if len(text.encode()) > MAX_BODY_BYTES:
+        # A very large sweep: the counts and the flagged volumes matter most.
+        body["rpo"] = [line.to_json() for line in report.flagged]
+        body["truncated"] = "only the flagged RPO lines are listed"
+        text = json.dumps(body, indent=2)[:MAX_BODY_BYTES]
+    return Notice(title=_short(report.title(outcome.status is Status.DRY_RUN)), body=text)
 
 
 def _short(title: str) -> str:

@@ -61,6 +61,9 @@ class _KindApi:
     list: str
     copy: str
     update: str
+    delete: str
+    # The field naming the volume (or volume group) a backup was taken of.
+    volume_field: str
     details: type[Any]
     update_details: type[Any]
     source_field: str
@@ -75,6 +78,8 @@ _APIS = {
         list="list_boot_volume_backups",
         copy="copy_boot_volume_backup",
         update="update_boot_volume_backup",
+        delete="delete_boot_volume_backup",
+        volume_field="boot_volume_id",
         update_details=UpdateBootVolumeBackupDetails,
         details=CopyBootVolumeBackupDetails,
         source_field="source_boot_volume_backup_id",
@@ -86,6 +91,8 @@ _APIS = {
         list="list_volume_backups",
         copy="copy_volume_backup",
         update="update_volume_backup",
+        delete="delete_volume_backup",
+        volume_field="volume_id",
         update_details=UpdateVolumeBackupDetails,
         details=CopyVolumeBackupDetails,
         source_field="source_volume_backup_id",
@@ -97,6 +104,8 @@ _APIS = {
         list="list_volume_group_backups",
         copy="copy_volume_group_backup",
         update="update_volume_group_backup",
+        delete="delete_volume_group_backup",
+        volume_field="volume_group_id",
         update_details=UpdateVolumeGroupBackupDetails,
         details=CopyVolumeGroupBackupDetails,
         source_field="source_volume_group_backup_id",
@@ -248,6 +257,29 @@ class OciGateway:
             kind=source.kind,
         )
 
+    def list_backups(
+        self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline
+    ) -> list[SourceBackup]:
+        """Every backup of a kind in a compartment and region (the sweep's view)."""
+        api = _APIS[kind]
+        client = self._client("iaas", region)
+        found: list[SourceBackup] = []
+        page: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"page": page} if page else {}
+            response = self._call(
+                "list", region, deadline, getattr(client, api.list), compartment_id, kind=kind, **kwargs
+            )
+            found.extend(self._source(kind, region, item) for item in response.data)
+            page = response.next_page
+            if not page:
+                return found
+
+    def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
+        """Delete a backup (retention of the copies this function made)."""
+        client = self._client("iaas", region)
+        self._call("delete", region, deadline, getattr(client, _APIS[kind].delete), backup_id, kind=kind)
+
     # --- the Notifier port -----------------------------------------------------------------------
 
     def publish(self, topic_id: str, title: str, body: str, deadline: Deadline) -> str:
@@ -356,6 +388,8 @@ class OciGateway:
             freeform_tags=dict(data.freeform_tags or {}),
             defined_tags={ns: dict(values) for ns, values in (data.defined_tags or {}).items()},
             source_type=getattr(data, "source_type", None),
+            volume_id=getattr(data, _APIS[kind].volume_field, None),
+            time_created=getattr(data, "time_created", None),
         )
 
 
@@ -447,6 +481,11 @@ def _explain(  # noqa: PLR0911  # one sentence per kind of refusal
         return (
             f"{said}: the function may not tag the copy; "
             f"the dynamic group needs 'manage {resource}' in {region}"
+        )
+    if status in (403, 404) and operation == "delete":
+        return (
+            f"{said}: the function may not delete the copy; retention needs 'manage {resource}' "
+            f"(the *_DELETE permission) in {region}"
         )
     if status in (403, 404) and operation == "publish":
         return (

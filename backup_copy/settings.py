@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     required_tag: Annotated[tuple[str, str] | None, NoDecode] = None
     compartment_ids: Annotated[frozenset[str], NoDecode] = frozenset()
     source_types: Annotated[frozenset[str], NoDecode] = SOURCE_TYPES
+    # The sweep ({"action": "sweep"}): catch-up, retention and the RPO report.
+    sweep_compartment_ids: Annotated[frozenset[str], NoDecode] = frozenset()
+    sweep_lookback_hours: float = Field(default=24.0, gt=0, le=24 * 90)
+    sweep_region: str | None = None
+    # Set by OCI Functions: the function's own region, the sweep's source region by default.
+    oci_resource_principal_region: str | None = None
+    retention_days: float | None = Field(default=None, gt=0)
+    retention_keep: int = Field(default=1, ge=1)
+    rpo_hours: float = Field(default=24.0, gt=0)
 
     @field_validator("destination_regions", mode="before")
     @classmethod
@@ -89,7 +98,7 @@ class Settings(BaseSettings):
             raise ValueError("a freeform tag as key=value, e.g. backup-dr=true")
         return key.strip(), tag_value.strip()
 
-    @field_validator("compartment_ids", mode="before")
+    @field_validator("compartment_ids", "sweep_compartment_ids", mode="before")
     @classmethod
     def _split_compartments(cls, value: object) -> frozenset[str]:
         if not isinstance(value, str):
@@ -99,6 +108,20 @@ class Settings(BaseSettings):
             if not _COMPARTMENT.fullmatch(compartment):
                 raise ValueError(f"{compartment!r} is not a compartment or tenancy OCID")
         return ids
+
+    @field_validator("sweep_region")
+    @classmethod
+    def _sweep_region(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if region_identifier(value.strip().lower()) != value.strip().lower():
+            raise ValueError(f"{value!r} is not an OCI region identifier")
+        return value.strip().lower()
+
+    @field_validator("retention_days", mode="before")
+    @classmethod
+    def _unset_retention(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("source_types", mode="before")
     @classmethod
@@ -141,6 +164,11 @@ class Settings(BaseSettings):
         if strays:
             raise ValueError(f"DESTINATION_KMS_KEY_IDS names {', '.join(strays)}, not in DESTINATION_REGIONS")
         return self
+
+    @property
+    def sweep_source_region(self) -> str | None:
+        """Where the sweep looks for backups: SWEEP_REGION, else the function's own region."""
+        return self.sweep_region or self.oci_resource_principal_region
 
     def display_name(
         self, *, name: str, source_region: str, destination_region: str, source_id: str, kind: str

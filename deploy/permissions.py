@@ -135,6 +135,9 @@ def function_needs(config: DeployConfig) -> list[Need]:
         calls = _KINDS[kind]
         get, copy = f"Get{calls.noun}", f"Copy{calls.noun}"
         need(get, calls.resource_type, f"{calls.prefix}_INSPECT", **_at(source, get))
+        # The sweep lists the source region's backups to catch up on missed events.
+        listing = f"List{calls.noun}s"
+        need(listing, calls.resource_type, f"{calls.prefix}_INSPECT", **_at(source, listing))
         if calls.checks_volumes:
             need(get, "volumes", "VOLUME_INSPECT", **_at(source, get))
         for destination in map(region_key, config.settings.destination_regions):
@@ -152,7 +155,10 @@ def function_needs(config: DeployConfig) -> list[Need]:
             # The destination side of a copy is checked in the destination region; under which
             # operation name is not documented, so none is assumed.
             need(copy, calls.resource_type, f"{calls.prefix}_CREATE", **{"request.region": destination})
-            for call, permission in ((f"List{calls.noun}s", "INSPECT"), (f"Update{calls.noun}", "UPDATE")):
+            calls_made = [(f"List{calls.noun}s", "INSPECT"), (f"Update{calls.noun}", "UPDATE")]
+            if config.settings.retention_days is not None:
+                calls_made.append((f"Delete{calls.noun}", "DELETE"))  # the sweep's retention
+            for call, permission in calls_made:
                 need(call, calls.resource_type, f"{calls.prefix}_{permission}", **_at(destination, call))
                 if calls.checks_volumes:
                     need(call, "volumes", "VOLUME_INSPECT", **_at(destination, call))

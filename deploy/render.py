@@ -93,6 +93,14 @@ def render(config: DeployConfig) -> Rendered:
             "backups",
             render_template("policy-destination.txt", **common, region=region, region_key=region_key(region)),
         )
+        if settings.retention_days is not None:
+            attach(
+                config.backup_compartment_id,
+                "backups",
+                render_template(
+                    "policy-retention.txt", **common, region=region, region_key=region_key(region)
+                ),
+            )
     attach(
         config.topic_compartment_id,
         "topic",
@@ -206,6 +214,12 @@ def commands(config: DeployConfig, rendered: Rendered, out: Path) -> list[str]:
         config_values["REQUIRED_TAG"] = "=".join(settings.required_tag)
     if settings.compartment_ids:
         config_values["COMPARTMENT_IDS"] = ",".join(sorted(settings.compartment_ids))
+    for key, value in (
+        ("SWEEP_COMPARTMENT_IDS", ",".join(sorted(settings.sweep_compartment_ids))),
+        ("RETENTION_DAYS", "" if settings.retention_days is None else f"{settings.retention_days:g}"),
+    ):
+        if value:
+            config_values[key] = value
     if settings.source_types != SOURCE_TYPES:
         config_values["SOURCE_TYPES"] = ",".join(sorted(settings.source_types))
     # OCI_ENDPOINT_TEMPLATE points the SDK at a stand-in for tests: it never belongs in a deployment.

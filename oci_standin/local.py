@@ -66,6 +66,10 @@ class LocalCloud:
             "source_type": details.get("sourceType", "MANUAL") if isinstance(details, dict) else "MANUAL",
             "backup_id": resource_id,
         }
+        if isinstance(details, dict):
+            volume = details.get("volumeId") or details.get("volumeGroupId")
+            if isinstance(volume, str):
+                fields["parent_id"] = volume
         fields.update(overrides)
         return self.standin.seed_backup(**fields)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from backup_copy.copier import MARKER_TAG
+from backup_copy.copier import MARKER_TAG, VOLUME_TAG
 from oci_standin import Fault
 from oci_standin.fdk_process import FdkProcess
 from oci_standin.local import LocalCloud
@@ -65,7 +65,13 @@ def test_copies_carry_the_source_tags_and_the_marker(cloud: LocalCloud) -> None:
     run(cloud)
     for region in (AWAY, FAR):
         [copy] = cloud.standin.backups(region)
-        assert dict(copy.freeform_tags) == {"app": "web", "env": "prod", MARKER_TAG: source}
+        volume = event_json(BOOT_EVENT)["data"]["additionalDetails"]["volumeId"]
+        assert dict(copy.freeform_tags) == {
+            "app": "web",
+            "env": "prod",
+            MARKER_TAG: source,
+            VOLUME_TAG: volume,
+        }
         assert {ns: dict(v) for ns, v in copy.defined_tags.items()} == {"Operations": {"CostCenter": "42"}}
     updates = [r for r in cloud.standin.requests if r.route == "update"]
     assert sorted(r.region for r in updates) == sorted([AWAY, FAR])

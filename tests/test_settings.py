@@ -23,6 +23,13 @@ def _config(monkeypatch: pytest.MonkeyPatch) -> None:
         "REQUIRED_TAG",
         "COMPARTMENT_IDS",
         "SOURCE_TYPES",
+        "SWEEP_COMPARTMENT_IDS",
+        "SWEEP_LOOKBACK_HOURS",
+        "SWEEP_REGION",
+        "OCI_RESOURCE_PRINCIPAL_REGION",
+        "RETENTION_DAYS",
+        "RETENTION_KEEP",
+        "RPO_HOURS",
     ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("DESTINATION_REGIONS", " us-ashburn-1, eu-frankfurt-1 ,us-ashburn-1")
@@ -101,6 +108,19 @@ def test_a_long_display_name_is_cut_to_255_characters(monkeypatch: pytest.Monkey
             f"us-ashburn-1={KEY_IAD},ap-sydney-1={KEY_SYD}",
             "not in DESTINATION_REGIONS",
         ),
+        ("REQUIRED_TAG", "backup-dr", "REQUIRED_TAG: a freeform tag as key=value"),
+        (
+            "COMPARTMENT_IDS",
+            "ocid1.bucket.oc1..aaaaaaaaaaaaaaa",
+            "COMPARTMENT_IDS: 'ocid1.bucket.oc1..aaaaaaaaaaaaaaa'",
+        ),
+        ("SOURCE_TYPES", "MANUAL,WEEKLY", "SOURCE_TYPES: unknown source type WEEKLY"),
+        ("SWEEP_LOOKBACK_HOURS", "0", "SWEEP_LOOKBACK_HOURS: Input should be greater than 0"),
+        ("SWEEP_REGION", "mars-north-1", "SWEEP_REGION: 'mars-north-1' is not an OCI region"),
+        ("SWEEP_COMPARTMENT_IDS", "nope", "SWEEP_COMPARTMENT_IDS: 'nope' is not a compartment"),
+        ("RETENTION_DAYS", "-1", "RETENTION_DAYS: Input should be greater than 0"),
+        ("RETENTION_KEEP", "0", "RETENTION_KEEP: Input should be greater than or equal to 1"),
+        ("RPO_HOURS", "soon", "RPO_HOURS: Input should be a valid number"),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_key(
@@ -148,3 +168,18 @@ def test_without_filters_every_backup_passes() -> None:
     assert settings.required_tag is None
     assert settings.compartment_ids == frozenset()
     assert settings.source_types == {"MANUAL", "SCHEDULED"}
+
+
+def test_sweep_settings_have_safe_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings()
+    assert (settings.sweep_lookback_hours, settings.retention_days, settings.retention_keep) == (
+        24.0,
+        None,
+        1,
+    )
+    assert settings.rpo_hours == 24.0
+    assert settings.sweep_source_region is None
+    monkeypatch.setenv("OCI_RESOURCE_PRINCIPAL_REGION", "us-phoenix-1")
+    assert load_settings().sweep_source_region == "us-phoenix-1"
+    monkeypatch.setenv("SWEEP_REGION", "US-SANJOSE-1")
+    assert load_settings().sweep_source_region == "us-sanjose-1"

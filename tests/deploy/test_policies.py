@@ -87,7 +87,7 @@ def _group_need(config: DeployConfig, resource_type: str, permission: str, **con
         ("volume-group-backups", "VOLUME_GROUP_BACKUP"),
     ],
 )
-def test_no_backup_can_be_deleted_or_moved_anywhere(
+def test_no_backup_can_be_deleted_or_moved_anywhere_without_retention(
     example: DeployConfig, rendered: Rendered, region: str, resource_type: str, prefix: str
 ) -> None:
     for action in ("DELETE", "MOVE"):
@@ -208,3 +208,26 @@ def test_every_backup_kind_the_function_handles_has_needs(example: DeployConfig)
 
     assert len(BackupKind) == 3
     assert {"boot-volume-backups", "volume-backups", "volume-group-backups"} <= resource_types
+
+
+def test_with_retention_the_sweep_may_delete_in_the_destinations_only() -> None:
+    config = load_deploy_config(
+        {
+            **EXAMPLE_ENVIRONMENT,
+            "RETENTION_DAYS": "30",
+            "SWEEP_COMPARTMENT_IDS": EXAMPLE_ENVIRONMENT["DEPLOY_BACKUP_COMPARTMENT_ID"],
+        }
+    )
+    rendered = render(config)
+    needs = function_needs(config)
+    assert missing(parse_all(rendered.statements), needs) == []
+    assert unused(parse_all(rendered.statements), needs) == []
+    deletes = {need.call for need in needs if need.permission and need.permission.endswith("_DELETE")}
+    assert deletes == {"DeleteBootVolumeBackup", "DeleteVolumeBackup", "DeleteVolumeGroupBackup"}
+    for region, allowed in (("iad", True), ("fra", True), ("phx", False)):
+        need = _group_need(
+            config, "boot-volume-backups", "BOOT_VOLUME_BACKUP_DELETE", **{"request.region": region}
+        )
+        assert _granted(rendered, need) is allowed, region
+    move = _group_need(config, "boot-volume-backups", "BOOT_VOLUME_BACKUP_MOVE", **{"request.region": "iad"})
+    assert not _granted(rendered, move)

@@ -46,6 +46,7 @@ def test_templates_are_the_ones_rendered() -> None:
         "policy-topic.txt",
         "policy-key.txt",
         "policy-events.txt",
+        "policy-retention.txt",
         "event-rule-condition.json",
     }
 

@@ -1,0 +1,216 @@
+"""The sweep ({"action": "sweep"}): catch-up, retention and the RPO report, on the stand-in."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from backup_copy import function
+from backup_copy.copier import MARKER_TAG, VOLUME_TAG
+from backup_copy.deadline import Deadline
+from backup_copy.function import handle
+from backup_copy.sweep import SWEEP_RESERVE_SECONDS
+from oci_standin import make_ocid
+from oci_standin.fdk_process import FdkProcess
+from oci_standin.local import LocalCloud
+
+HOME, AWAY = "us-phoenix-1", "us-ashburn-1"
+SWEEP = b'{"action": "sweep"}'
+
+
+@dataclass(frozen=True)
+class Estate:
+    """A seeded tenancy: what the sweep should copy, keep and delete."""
+
+    missed: str  # a recent backup whose event was lost: no copy anywhere
+    refaulted: str  # a recent backup whose only copy went FAULTY
+    done: str  # a recent backup already copied
+    too_old: str  # outside the look-back window
+    expired: tuple[str, ...]  # marked copies past retention, not the newest: deleted
+    kept: tuple[str, ...]  # marked copies retention must keep (newest AVAILABLE, recent, FAULTY)
+    unmarked: str  # an old copy someone else made: never deleted
+    volume_a: str
+    volume_b: str
+
+
+def ago(**delta: float) -> datetime:
+    return datetime.now(UTC) - timedelta(**delta)
+
+
+def seed_estate(cloud: LocalCloud) -> Estate:
+    s, compartment = cloud.standin, cloud.principal.compartment_id
+    volume_a, volume_b, volume_d = (make_ocid("bootvolume", HOME) for _ in range(3))
+
+    def source(volume: str, hours: float) -> str:
+        return s.seed_backup(
+            kind="boot",
+            region=HOME,
+            compartment_id=compartment,
+            display_name="daily",
+            parent_id=volume,
+            time_created=ago(hours=hours),
+            freeform_tags={"app": "web"},
+        )
+
+    def copy(of: str, volume: str, *, days: float, state: str = "AVAILABLE", marked: bool = True) -> str:
+        tags = {MARKER_TAG: of, VOLUME_TAG: volume} if marked else {}
+        return s.seed_backup(
+            kind="boot",
+            region=AWAY,
+            compartment_id=compartment,
+            display_name="copy",
+            source_backup_id=of,
+            parent_id=volume,
+            lifecycle_state=state,
+            time_created=ago(days=days),
+            freeform_tags=tags,
+        )
+
+    missed, refaulted = source(volume_a, 2), source(volume_b, 3)
+    done, too_old = source(volume_d, 1), source(volume_a, 30)
+    old_a = source(volume_a, 24 * 60)
+    expired = (copy(old_a, volume_a, days=40), copy(old_a, volume_a, days=35))
+    kept = (
+        copy(old_a, volume_a, days=2),  # volume A's newest AVAILABLE
+        copy(source(volume_b, 24 * 70), volume_b, days=50),  # volume B's only AVAILABLE: never deleted
+        copy(refaulted, volume_b, days=0.1, state="FAULTY"),
+        copy(done, volume_d, days=0.02),
+    )
+    unmarked = copy(old_a, volume_a, days=60, marked=False)
+    # A backup that is itself a copy, in the source region: never copied again.
+    s.seed_backup(
+        kind="boot",
+        region=HOME,
+        compartment_id=compartment,
+        display_name="inbound copy",
+        source_backup_id=make_ocid("bootvolumebackup", "eu-frankfurt-1"),
+        time_created=ago(hours=1),
+    )
+    return Estate(missed, refaulted, done, too_old, expired, kept, unmarked, volume_a, volume_b)
+
+
+@pytest.fixture
+def sweeping(cloud: LocalCloud, config: pytest.MonkeyPatch) -> Iterator[LocalCloud]:
+    """The function configured for sweeps of the principal's compartment, wired to the stand-in."""
+    for key, value in cloud.function_env(AWAY).items():
+        config.setenv(key, value)
+    config.setenv("SWEEP_COMPARTMENT_IDS", cloud.principal.compartment_id)
+    config.setenv("RETENTION_DAYS", "30")
+    config.setenv("RPO_HOURS", "24")
+    function.reset_runtime()
+    yield cloud
+    function.reset_runtime()
+
+
+def run_sweep(seconds: float = 60) -> tuple[int, dict[str, Any]]:
+    answer = handle(SWEEP, deadline=Deadline.after(seconds))
+    return answer.status_code, json.loads(answer.body)
+
+
+def live_copies_of(cloud: LocalCloud, source: str) -> list[Any]:
+    return [
+        b
+        for b in cloud.standin.backups(AWAY)
+        if b.source_backup_id == source and b.lifecycle_state not in {"FAULTY", "TERMINATED"}
+    ]
+
+
+def test_a_sweep_copies_what_events_missed_expires_old_copies_and_reports(sweeping: LocalCloud) -> None:
+    estate = seed_estate(sweeping)
+    status, answer = run_sweep()
+    assert (status, answer["status"]) == (200, "copied")
+    report = answer["sweep"]
+
+    assert sorted(c["source"] for c in report["copied"]) == sorted([estate.missed, estate.refaulted])
+    for source in (estate.missed, estate.refaulted, estate.done):
+        assert len(live_copies_of(sweeping, source)) == 1
+    assert live_copies_of(sweeping, estate.too_old) == []
+
+    state = {b.id: b.lifecycle_state for b in sweeping.standin.backups(AWAY)}
+    assert {state[i] for i in estate.expired} == {"TERMINATED"}
+    assert sorted(e["id"] for e in report["expired"]) == sorted(estate.expired)
+    assert all(e["deleted"] for e in report["expired"])
+    assert "TERMINATED" not in {state[i] for i in estate.kept}
+    assert state[estate.unmarked] == "AVAILABLE"
+
+    rpo = {(line["volume"], line["region"]): line for line in report["rpo"]}
+    assert rpo[(estate.volume_a, AWAY)]["newestAvailableId"] == estate.kept[0]
+    assert "older than RPO_HOURS=24" in rpo[(estate.volume_a, AWAY)]["flag"]
+    assert rpo[(estate.volume_b, AWAY)]["newestAvailableId"] == estate.kept[1]
+    assert report["left"] == []
+
+    [notice] = sweeping.standin.messages(sweeping.topic_id)
+    assert notice.title == f"Backup sweep of {HOME}: copied 2, deleted 2, 2 past RPO"
+    assert json.loads(notice.body)["expired"] == report["expired"]
+
+
+def test_a_second_sweep_makes_no_duplicate_and_deletes_nothing_more(sweeping: LocalCloud) -> None:
+    seed_estate(sweeping)
+    run_sweep()
+    before = {b.id: b.lifecycle_state for b in sweeping.standin.backups(AWAY)}
+    sweeping.standin.forget_retry_tokens()
+    status, answer = run_sweep()
+    assert (status, answer["status"]) == (200, "already_copied")
+    assert answer["sweep"]["copied"] == []
+    assert answer["sweep"]["expired"] == []
+    assert {b.id: b.lifecycle_state for b in sweeping.standin.backups(AWAY)} == before
+
+
+def test_a_dry_run_sweep_plans_and_changes_nothing(sweeping: LocalCloud, config: pytest.MonkeyPatch) -> None:
+    config.setenv("DRY_RUN", "true")
+    function.reset_runtime()
+    estate = seed_estate(sweeping)
+    before = {b.id: b.lifecycle_state for b in sweeping.standin.backups(AWAY)}
+    status, answer = run_sweep()
+    assert (status, answer["status"]) == (200, "dry_run")
+    assert sorted(e["id"] for e in answer["sweep"]["expired"]) == sorted(estate.expired)
+    assert not any(e["deleted"] for e in answer["sweep"]["expired"])
+    assert {b.id: b.lifecycle_state for b in sweeping.standin.backups(AWAY)} == before
+    assert not [r for r in sweeping.standin.requests if r.route in ("copy", "delete", "update")]
+
+
+def test_a_sweep_short_of_time_says_what_is_left_and_the_next_one_finishes(sweeping: LocalCloud) -> None:
+    estate = seed_estate(sweeping)
+    status, answer = run_sweep(seconds=SWEEP_RESERVE_SECONDS - 1)
+    assert status == 200
+    assert sorted(answer["sweep"]["left"]) == sorted([estate.missed, estate.refaulted])
+    assert answer["sweep"]["notes"] == [
+        "time ran out: the backups in 'left' are copied by the next sweep",
+        "time ran out before retention: it runs in the next sweep",
+    ]
+    assert [r for r in sweeping.standin.requests if r.route in ("copy", "delete")] == []
+    [notice] = sweeping.standin.messages(sweeping.topic_id)
+    assert "2 left for the next run" in str(notice.title)
+    status, answer = run_sweep()
+    assert sorted(c["source"] for c in answer["sweep"]["copied"]) == sorted([estate.missed, estate.refaulted])
+    assert answer["sweep"]["left"] == []
+
+
+def test_a_sweep_needs_its_compartments(sweeping: LocalCloud, config: pytest.MonkeyPatch) -> None:
+    config.delenv("SWEEP_COMPARTMENT_IDS")
+    function.reset_runtime()
+    status, answer = run_sweep()
+    assert (status, answer["status"]) == (502, "failed")
+    assert "SWEEP_COMPARTMENT_IDS" in answer["reason"]
+
+
+def test_an_unknown_action_is_rejected(sweeping: LocalCloud) -> None:
+    answer = handle(b'{"action": "purge"}', deadline=Deadline.after(30))
+    assert answer.status_code == 502
+    assert "action: Input should be 'sweep'" in json.loads(answer.body)["reason"]
+
+
+def test_a_sweep_through_the_fdk_as_a_scheduled_invoke_would_send_it(cloud: LocalCloud) -> None:
+    estate = seed_estate(cloud)
+    env = cloud.function_env(AWAY, SWEEP_COMPARTMENT_IDS=cloud.principal.compartment_id)
+    with FdkProcess(env) as running:
+        answer = running.invoke(SWEEP, timeout=60)
+    body = json.loads(answer.body)
+    assert (answer.status, body["status"]) == (200, "copied")
+    assert len(live_copies_of(cloud, estate.missed)) == 1
+    assert body["sweep"]["expired"] == []  # RETENTION_DAYS unset: nothing is ever deleted
