@@ -11,7 +11,7 @@ from threading import Lock
 from backup_copy.copier import Gateway, Outcome, Status, copy_backup, new_backup_ids
 from backup_copy.deadline import Deadline
 from backup_copy.errors import BackupCopyError, Failed, InvalidEvent
-from backup_copy.events import BackupCreatedEvent, EventHeader, read_event
+from backup_copy.events import BackupCreatedEvent, EventHeader, SweepRequest, read_event
 from backup_copy.logs import configure_logging, log_context
 from backup_copy.notice import build_notice, should_notify
 from backup_copy.settings import Settings, load_settings
@@ -84,17 +84,23 @@ def _decide(body: bytes, deadline: Deadline) -> Outcome:
             event_id=(event.event_id or "")[:MAX_ECHOED_ID] or None,
             event_type=event_type,
         )
-    backup_event = event if isinstance(event, BackupCreatedEvent) else None
     try:
-        current = runtime()
-        if backup_event is None:
-            return sweep(current.settings, current.gateway, deadline, datetime.now(UTC))
-        return copy_backup(backup_event, current.settings, current.gateway, deadline)
+        return _act(event, deadline)
     except BackupCopyError as exc:
-        return Outcome.from_error(exc, event=backup_event)
+        failed = exc
     except Exception as exc:
         log.exception("unexpected error")
-        return Outcome.from_error(Failed(f"internal error: {type(exc).__name__}: {exc}"), event=backup_event)
+        failed = Failed(f"internal error: {type(exc).__name__}: {exc}")
+    if isinstance(event, BackupCreatedEvent):
+        return Outcome.from_error(failed, event=event)
+    return replace(Outcome.from_error(failed), event_type="sweep")
+
+
+def _act(event: BackupCreatedEvent | SweepRequest, deadline: Deadline) -> Outcome:
+    current = runtime()
+    if isinstance(event, SweepRequest):
+        return sweep(current.settings, current.gateway, deadline, datetime.now(UTC))
+    return copy_backup(event, current.settings, current.gateway, deadline)
 
 
 def _announce(outcome: Outcome, deadline: Deadline) -> Outcome:

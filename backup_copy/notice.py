@@ -34,7 +34,11 @@ def build_notice(outcome: Outcome) -> Notice:
     """The notice for an outcome; the new backup OCIDs come first in the body."""
     if outcome.report is not None:
         return _sweep_notice(outcome)
-    name = outcome.source_name or outcome.source or "unknown backup"
+    name = (
+        outcome.source_name
+        or outcome.source
+        or ("sweep" if outcome.event_type == "sweep" else "unknown backup")
+    )
     regions = ", ".join(copy.region for copy in (outcome.new_copies or outcome.copies))
     if outcome.status is Status.COPIED:
         title = f"Backup copied to {regions}{' (tags not set)' if outcome.warnings else ''}: {name}"

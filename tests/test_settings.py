@@ -14,26 +14,9 @@ KEY_FRA = "ocid1.key.oc1.eu-frankfurt-1.abuwcljrkeyforfrankfurtxxxxxxxxxxxxxxxxx
 
 
 @pytest.fixture(autouse=True)
-def _config(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in (
-        "DESTINATION_KMS_KEY_IDS",
-        "DISPLAY_NAME_TEMPLATE",
-        "DRY_RUN",
-        "OCI_ENDPOINT_TEMPLATE",
-        "REQUIRED_TAG",
-        "COMPARTMENT_IDS",
-        "SOURCE_TYPES",
-        "SWEEP_COMPARTMENT_IDS",
-        "SWEEP_LOOKBACK_HOURS",
-        "SWEEP_REGION",
-        "OCI_RESOURCE_PRINCIPAL_REGION",
-        "RETENTION_DAYS",
-        "RETENTION_KEEP",
-        "RPO_HOURS",
-    ):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("DESTINATION_REGIONS", " us-ashburn-1, eu-frankfurt-1 ,us-ashburn-1")
-    monkeypatch.setenv("NOTIFICATION_TOPIC_ID", TOPIC)
+def _config(config: pytest.MonkeyPatch) -> None:
+    # Spaces and a repeat, as a person might type them.
+    config.setenv("DESTINATION_REGIONS", " us-ashburn-1, eu-frankfurt-1 ,us-ashburn-1")
 
 
 def test_a_good_configuration_is_read_with_its_defaults() -> None:
