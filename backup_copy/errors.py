@@ -34,9 +34,13 @@ class Rejected(BackupCopyError):
 
 
 class InvalidEvent(Rejected):
-    """The body failed validation; the reason names the field."""
+    """The body failed validation; the reason names the field, and the event id when readable."""
 
     error_class = "invalid_event"
+
+    def __init__(self, reason: str, *, event_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.event_id = event_id
 
 
 class Failed(BackupCopyError):

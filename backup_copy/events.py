@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal, TypeVar
@@ -71,7 +72,8 @@ def _compartment_ocid(value: str) -> str:
 CompartmentId = Annotated[str, AfterValidator(_compartment_ocid)]
 DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 # Event ids are UUIDs in practice; anything printable and short is accepted, since they only label.
-EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
+_EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+EventId = Annotated[str, StringConstraints(pattern=_EVENT_ID.pattern.join("^$"))]
 
 
 class WireModel(BaseModel):
@@ -183,11 +185,16 @@ def read_event(body: bytes) -> EventHeader | BackupCreatedEvent | SweepRequest:
     Raises InvalidEvent, whose reason names the offending field.
     """
     header = _validate(EventHeader, body)
-    if header.action is not None:
+    # A command is a body without an eventType: an event carrying an "action" is still an event.
+    if header.event_type is None:
         return _validate(SweepRequest, body)
-    if header.event_type is None or header.event_type.lower() not in BACKUP_CREATED_EVENTS:
+    if header.event_type.lower() not in BACKUP_CREATED_EVENTS:
         return header
-    return _validate(BackupCreatedEvent, body)
+    try:
+        return _validate(BackupCreatedEvent, body)
+    except InvalidEvent as exc:
+        readable = header.event_id if header.event_id and _EVENT_ID.fullmatch(header.event_id) else None
+        raise InvalidEvent(exc.reason, event_id=readable) from None
 
 
 def _validate(model: type[_Model], body: bytes) -> _Model:
@@ -198,10 +205,14 @@ def _validate(model: type[_Model], body: bytes) -> _Model:
 
 
 def describe_validation_error(exc: ValidationError, *, limit: int = 3) -> str:
-    """One line naming each bad field by its wire name (data.resourceId: ...)."""
+    """One line naming each bad field by its wire name (data.resourceId: ...).
+
+    Locations can hold the body's own keys (tag names), so each part is cut and made printable,
+    and the whole reason is bounded: it goes into the answer, a log line and a notice.
+    """
     parts = []
     for error in exc.errors(include_url=False, include_input=False)[:limit]:
-        where = ".".join(str(part) for part in error["loc"])
+        where = ".".join(printable(str(part), MAX_LOCATION_PART) for part in error["loc"])
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "json_invalid":
             message = f"the body is not valid JSON ({error['ctx'].get('error', 'parse error')})"
@@ -209,4 +220,15 @@ def describe_validation_error(exc: ValidationError, *, limit: int = 3) -> str:
     more = exc.error_count() - limit
     if more > 0:
         parts.append(f"and {more} more")
-    return "invalid event: " + "; ".join(parts)
+    return printable("invalid event: " + "; ".join(parts), MAX_REASON)
+
+
+MAX_LOCATION_PART = 40
+MAX_REASON = 500
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str, limit: int) -> str:
+    """`text` without control characters, cut to `limit` characters (with an ellipsis)."""
+    text = _UNPRINTABLE.sub("?", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -8,13 +8,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from threading import Lock
 
-from backup_copy.copier import Gateway, Outcome, Status, copy_backup, new_backup_ids
+from backup_copy.copier import Gateway, Notifier, Outcome, Status, copy_backup, new_backup_ids
 from backup_copy.deadline import Deadline
-from backup_copy.errors import BackupCopyError, Failed, InvalidEvent
+from backup_copy.errors import BackupCopyError, ConfigurationError, Failed, InvalidEvent
 from backup_copy.events import BackupCreatedEvent, EventHeader, SweepRequest, read_event
 from backup_copy.logs import configure_logging, log_context
 from backup_copy.notice import build_notice, should_notify
-from backup_copy.settings import Settings, load_settings
+from backup_copy.settings import Settings, load_notice_settings, load_settings
 from backup_copy.sweep import sweep
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def _decide(body: bytes, deadline: Deadline) -> Outcome:
     try:
         event = read_event(body)
     except InvalidEvent as exc:
-        return Outcome.from_error(exc)
+        return Outcome.from_error(exc, event_id=exc.event_id)
     if isinstance(event, EventHeader):
         event_type = (event.event_type or "")[:MAX_ECHOED_ID]
         return Outcome(
@@ -109,10 +109,8 @@ def _announce(outcome: Outcome, deadline: Deadline) -> Outcome:
         return outcome
     notice = build_notice(outcome)
     try:
-        current = runtime()
-        message_id = current.gateway.publish(
-            current.settings.notification_topic_id, notice.title, notice.body, deadline
-        )
+        topic_id, notifier = _notifier()
+        message_id = notifier.publish(topic_id, notice.title, notice.body, deadline)
     except BackupCopyError as exc:
         log.error(
             "notice not published",
@@ -129,6 +127,21 @@ def _announce(outcome: Outcome, deadline: Deadline) -> Outcome:
         )
     log.info("notice published", extra={"fields": {"messageId": message_id, "title": notice.title}})
     return outcome
+
+
+def _notifier() -> tuple[str, Notifier]:
+    """The topic and a publisher: the runtime's, or, if the configuration is bad, one of its own."""
+    try:
+        current = runtime()
+    except ConfigurationError:
+        from backup_copy.oci_gateway import OciGateway
+
+        # A bad DESTINATION_REGIONS must still be heard, if the topic itself is readable.
+        notice_settings = load_notice_settings()
+        return notice_settings.notification_topic_id, OciGateway(
+            endpoint_template=notice_settings.oci_endpoint_template
+        )
+    return current.settings.notification_topic_id, current.gateway
 
 
 def _log_outcome(outcome: Outcome) -> None:

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 
 from backup_copy.copier import Outcome, Status, new_backup_ids
+from backup_copy.events import printable
 
 # ONS refuses bodies over 64 KB; the title is a subject line, kept short.
 MAX_BODY_BYTES = 64 * 1024
@@ -95,4 +96,5 @@ def _sweep_notice(outcome: Outcome) -> Notice:
 
 
 def _short(title: str) -> str:
-    return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1] + "…"
+    # A title is an e-mail subject: nothing from the event may break it into header lines.
+    return printable(" ".join(title.split()), MAX_TITLE)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import string
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -19,17 +19,39 @@ MAX_DISPLAY_NAME = 255
 SOURCE_TYPES = frozenset({"MANUAL", "SCHEDULED"})
 
 
-class Settings(BaseSettings):
-    """Every key the function reads; environment names are the upper-case field names."""
+class NoticeSettings(BaseSettings):
+    """Where notices go: read on its own too, so a bad key elsewhere can still be announced."""
 
     model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
 
-    destination_regions: Annotated[tuple[str, ...], NoDecode]
     notification_topic_id: str
+    oci_endpoint_template: str | None = None
+
+    @field_validator("notification_topic_id")
+    @classmethod
+    def _topic(cls, value: str) -> str:
+        parse_ocid(value, resource_type="onstopic")
+        return value
+
+    @field_validator("oci_endpoint_template")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("a base URL starting http:// or https://")
+        if "{region}" not in value or "{service}" not in value:
+            raise ValueError("the URL must contain both {region} and {service}")
+        return value.rstrip("/")
+
+
+class Settings(NoticeSettings):
+    """Every key the function reads; environment names are the upper-case field names."""
+
+    destination_regions: Annotated[tuple[str, ...], NoDecode]
     destination_kms_key_ids: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     display_name_template: str = DEFAULT_DISPLAY_NAME_TEMPLATE
     dry_run: bool = False
-    oci_endpoint_template: str | None = None
     # Filters: a backup that fails one is ignored (200) with the reason, and nothing is copied.
     required_tag: Annotated[tuple[str, str] | None, NoDecode] = None
     compartment_ids: Annotated[frozenset[str], NoDecode] = frozenset()
@@ -60,12 +82,6 @@ class Settings(BaseSettings):
         if not regions:
             raise ValueError("name at least one destination region")
         return tuple(regions)
-
-    @field_validator("notification_topic_id")
-    @classmethod
-    def _topic(cls, value: str) -> str:
-        parse_ocid(value, resource_type="onstopic")
-        return value
 
     @field_validator("destination_kms_key_ids", mode="before")
     @classmethod
@@ -147,17 +163,6 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown placeholder {sorted(unknown)}; use {allowed}")
         return value
 
-    @field_validator("oci_endpoint_template")
-    @classmethod
-    def _endpoint(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("a base URL starting http:// or https://")
-        if "{region}" not in value or "{service}" not in value:
-            raise ValueError("the URL must contain both {region} and {service}")
-        return value.rstrip("/")
-
     @model_validator(mode="after")
     def _keys_for_destinations(self) -> Settings:
         strays = sorted(set(self.destination_kms_key_ids) - set(self.destination_regions))
@@ -186,8 +191,20 @@ class Settings(BaseSettings):
 
 def load_settings() -> Settings:
     """Read and validate the configuration; ConfigurationError names each bad key."""
+    return _load(Settings)
+
+
+def load_notice_settings() -> NoticeSettings:
+    """Only the keys a notice needs, for announcing a configuration that is otherwise bad."""
+    return _load(NoticeSettings)
+
+
+_Loaded = TypeVar("_Loaded", bound=NoticeSettings)
+
+
+def _load(model: type[_Loaded]) -> _Loaded:
     try:
-        return Settings()  # required fields come from the environment
+        return model()  # required fields come from the environment
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_url=False, include_input=False):

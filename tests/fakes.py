@@ -95,6 +95,18 @@ class FakeGateway:
             replace(c, marked=True) if c.id == copy.id else c for c in self.copies.get(key, [])
         ]
 
+    def list_backups(
+        self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline
+    ) -> list[SourceBackup]:
+        """The sources held in a region (the sweep's listing; its tests use the stand-in)."""
+        self.calls.append(f"list-all {region}")
+        return [b for b in self.backups.values() if b.region == region and b.kind is kind]
+
+    def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
+        """Forget a backup."""
+        self.calls.append(f"delete {region}")
+        self.backups.pop(backup_id, None)
+
     def publish(self, topic_id: str, title: str, body: str, deadline: Deadline) -> str:
         """Record a notice, or fail as configured."""
         self.calls.append("publish")

@@ -112,3 +112,14 @@ def test_a_source_that_is_gone_fails_loudly(cloud: LocalCloud, function: FdkProc
     [notice] = cloud.standin.messages(cloud.topic_id)
     assert json.loads(notice.body)["errorClass"] == "permanent"
     assert '"level": "ERROR"' in function.logs()
+
+
+def test_a_bad_configuration_is_announced_when_the_topic_is_readable(cloud: LocalCloud) -> None:
+    cloud.seed_from_event(event_json(BOOT_EVENT))
+    with FdkProcess(cloud.function_env("mars-north-1")) as function:
+        status, answer = invoke(function, BOOT_EVENT)
+    assert (status, answer["status"]) == (502, "failed")
+    assert "DESTINATION_REGIONS: 'mars-north-1' is not an OCI region identifier" in answer["reason"]
+    assert block_storage_requests(cloud) == []
+    [notice] = cloud.standin.messages(cloud.topic_id)
+    assert json.loads(notice.body)["errorClass"] == "configuration"

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from backup_copy.errors import InvalidEvent
-from backup_copy.events import BackupCreatedEvent, BackupKind, EventHeader, read_event
+from backup_copy.events import BackupCreatedEvent, BackupKind, EventHeader, SweepRequest, read_event
 from tests.events import all_event_files, event_bytes, event_json
 
 HANDLED = {
@@ -105,3 +105,20 @@ def test_a_short_region_key_and_a_full_region_name_both_resolve() -> None:
     event = read_event(json.dumps(raw).encode())
     assert isinstance(event, BackupCreatedEvent)
     assert event.backup.region == "ap-sydney-1"
+
+
+def test_a_sweep_command_is_a_body_without_an_event_type() -> None:
+    assert isinstance(read_event(b'{"action": "sweep"}'), SweepRequest)
+    raw = event_json("boot-volume-backup-end.json")
+    raw["action"] = "sweep"  # whoever may invoke the function cannot turn an event into a sweep
+    assert isinstance(read_event(json.dumps(raw).encode()), BackupCreatedEvent)
+
+
+def test_a_rejected_event_keeps_its_readable_id_and_a_bounded_reason() -> None:
+    raw = event_json("boot-volume-backup-end.json")
+    raw["data"]["freeformTags"] = {"k" * 100_000 + "\r\n": 1}
+    with pytest.raises(InvalidEvent) as caught:
+        read_event(json.dumps(raw).encode())
+    assert caught.value.event_id == raw["eventID"]
+    assert len(caught.value.reason) <= 500
+    assert "\n" not in caught.value.reason
