@@ -3,9 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-SOURCES := func.py backup_copy oci_standin deploy tests
+SOURCES := func.py backup_copy oci_standin deploy tests image bench
 
-.PHONY: test lint types unit demo invoke bench deploy-files clean
+.PHONY: test lint types unit demo invoke bench image-payload deploy-files clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,15 @@ invoke: $(STAMP)
 ## deploy-files: render IAM, the Events rule and the commands from your environment into build/deploy (ARGS=--example for the sample)
 deploy-files: $(STAMP)
 	$(BIN)/python -m deploy.render --out build/deploy $(ARGS)
+
+## image-payload: the image's /python tree (pip install, then image/trim_payload.py) into DEST: make image-payload DEST=dir
+image-payload: $(STAMP)
+	@test -n "$(DEST)" || { echo "usage: make image-payload DEST=dir"; exit 2; }
+	$(BIN)/python -m image.payload $(DEST)
+
+## bench: payload size, cold start against the floor, peak RSS and warm overhead (figures, not a test)
+bench: $(STAMP)
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -134,17 +134,26 @@ class RetryPolicy:
         return float(ceiling / 2 + ceiling / 2 * self.jitter())
 
 
-def default_signer() -> Any:
+@dataclass(frozen=True)
+class Credentials:
+    """A signer, and the SDK config its clients need beside it (empty for a resource principal)."""
+
+    signer: Any
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+def default_credentials() -> Credentials:
     """The resource principal inside OCI Functions; an ~/.oci/config profile for local runs."""
     if os.environ.get("OCI_RESOURCE_PRINCIPAL_VERSION"):
-        return oci.auth.signers.get_resource_principals_signer()
+        return Credentials(oci.auth.signers.get_resource_principals_signer())
     profile = os.environ.get("OCI_CONFIG_PROFILE")
     if profile:
         config = oci.config.from_file(
             file_location=os.environ.get("OCI_CONFIG_FILE", oci.config.DEFAULT_LOCATION),
             profile_name=profile,
         )
-        return oci.signer.Signer.from_config(config)
+        # The SDK validates an API-key signer's client config (user, tenancy, key, fingerprint).
+        return Credentials(oci.signer.Signer.from_config(config), dict(config))
     raise ConfigurationError(
         "no OCI credentials: OCI_RESOURCE_PRINCIPAL_VERSION is not set (the function is not running "
         "in OCI Functions) and no OCI_CONFIG_PROFILE was given for a local run"
@@ -158,13 +167,13 @@ class OciGateway:
         self,
         *,
         endpoint_template: str | None = None,
-        signer_factory: Callable[[], Any] = default_signer,
+        credentials: Callable[[], Credentials] = default_credentials,
         retry: RetryPolicy | None = None,
     ) -> None:
         self._endpoint_template = endpoint_template
-        self._signer_factory = signer_factory
+        self._credentials_factory = credentials
         self._retry = retry or RetryPolicy()
-        self._signer: Any = None
+        self._credentials: Credentials | None = None
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = Lock()
 
@@ -303,15 +312,15 @@ class OciGateway:
         with self._lock:
             client = self._clients.get((service, region))
             if client is None:
-                if self._signer is None:
-                    self._signer = self._signer_factory()
-                client = self._new_client(service, region)
+                if self._credentials is None:
+                    self._credentials = self._credentials_factory()
+                client = self._new_client(self._credentials, service, region)
                 self._clients[(service, region)] = client
             return client
 
-    def _new_client(self, service: str, region: str) -> Any:
+    def _new_client(self, credentials: Credentials, service: str, region: str) -> Any:
         kwargs: dict[str, Any] = {
-            "signer": self._signer,
+            "signer": credentials.signer,
             "timeout": (self._retry.connect_timeout, self._retry.read_timeout),
             # The retry loop below is the only one: the circuit breaker would turn a burst of 5xx
             # into failures of its own before the deadline logic saw them.
@@ -320,7 +329,7 @@ class OciGateway:
         if self._endpoint_template:
             kwargs["service_endpoint"] = self._endpoint_template.format(region=region, service=service)
         client_class = BlockstorageClient if service == "iaas" else NotificationDataPlaneClient
-        return client_class({"region": region}, **kwargs)
+        return client_class({**credentials.config, "region": region}, **kwargs)
 
     def _call(
         self,
@@ -433,8 +442,9 @@ def classify(
             **context,
         )
     if isinstance(exc, (oci.exceptions.RequestException, oci.exceptions.ConnectTimeout)):
+        what = "did not answer in time" if "timed out" in str(exc).lower() else "could not be reached"
         return TransientError(
-            f"could not reach OCI for {operation} in {region}: {type(exc).__name__}",
+            f"OCI {what} for {operation} in {region} ({type(exc).__name__})",
             operation=operation,
             region=region,
         )
@@ -497,4 +507,12 @@ def _explain(  # noqa: PLR0911  # one sentence per kind of refusal
     return f"{said}: {message}"
 
 
-__all__ = ["OciError", "OciGateway", "RetryPolicy", "classify", "default_signer", "known_regions"]
+__all__ = [
+    "Credentials",
+    "OciError",
+    "OciGateway",
+    "RetryPolicy",
+    "classify",
+    "default_credentials",
+    "known_regions",
+]

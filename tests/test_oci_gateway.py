@@ -10,7 +10,7 @@ from backup_copy.copier import CopyRequest, retry_token
 from backup_copy.deadline import Deadline
 from backup_copy.errors import PermanentError, TransientError
 from backup_copy.events import BackupKind
-from backup_copy.oci_gateway import OciGateway, RetryPolicy, default_signer
+from backup_copy.oci_gateway import Credentials, OciGateway, RetryPolicy, default_credentials
 from oci_standin import Fault
 from oci_standin.local import LocalCloud
 
@@ -25,9 +25,9 @@ class CountingSigner:
     def __init__(self) -> None:
         self.built = 0
 
-    def __call__(self) -> Any:
+    def __call__(self) -> Credentials:
         self.built += 1
-        return default_signer()
+        return default_credentials()
 
 
 def no_wait() -> RetryPolicy:
@@ -123,7 +123,7 @@ def test_the_notice_goes_to_the_topic_in_its_region(cloud: LocalCloud) -> None:
 
 def test_signer_and_clients_are_built_once_and_reused(cloud: LocalCloud) -> None:
     signer = CountingSigner()
-    gateway = gateway_for(cloud, signer_factory=signer)
+    gateway = gateway_for(cloud, credentials=signer)
     source_id = seed(cloud)
     for _ in range(3):
         gateway.get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(30))
@@ -197,6 +197,6 @@ def test_a_slow_answer_times_out_within_the_deadline_and_is_reported(cloud: Loca
     source = gateway.get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(30))
     cloud.standin.set_latency(10.0, route="copy")
     deadline = Deadline.after(4.0)
-    with pytest.raises(TransientError, match="could not reach OCI for copy"):
+    with pytest.raises(TransientError, match="OCI did not answer in time for copy"):
         gateway.copy_backup(source, request_for(source_id), deadline)
     assert deadline.remaining() > 0.5  # failed with time left to say so

@@ -1,0 +1,21 @@
+# fn's own python3.11 build (`runtime: python3.11`), plus one step: after pip, the build stage removes
+# what the function never imports (image/trim_payload.py, keep-list image/keep.txt) and compiles the
+# rest. `make image-payload DEST=dir` builds the same /python tree, and the tests run on it alone.
+FROM fnproject/python:3.11-dev AS build-stage
+WORKDIR /function
+COPY requirements.txt image/trim_payload.py image/keep.txt /build/
+RUN pip3 install --target /python/ --no-cache --no-cache-dir --no-compile -r /build/requirements.txt && \
+    python3 /build/trim_payload.py /python && \
+    rm -fr ~/.cache/pip /tmp/* /build && \
+    chmod -R o+r /python
+COPY func.py /function/
+COPY backup_copy/ /function/backup_copy/
+# The function's file system is read-only: compile now, or every cold start compiles in memory.
+RUN python3 -m compileall -q --invalidation-mode unchecked-hash /function && chmod -R o+r /function
+
+FROM fnproject/python:3.11
+WORKDIR /function
+COPY --from=build-stage /python /python
+COPY --from=build-stage /function /function
+ENV PYTHONPATH=/function:/python
+ENTRYPOINT ["/python/bin/fdk", "/function/func.py", "handler"]

@@ -1,0 +1,1 @@
+"""`make bench`: payload size, cold start against a floor function, peak memory, warm overhead."""

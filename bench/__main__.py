@@ -1,0 +1,242 @@
+"""`make bench`: the four figures of issue 6, measured against the stand-in on this machine.
+
+    python -m bench [--rounds 7] [--burst 50] [--warm 200]
+
+Every function process runs as the image runs it: the real fdk on a unix socket, `python -S` with only
+the project and the trimmed payload (`make image-payload`) on the path. The floor is bench/floor_func.py
+under the same fdk, measured in the same run, alternating with the function. Figures, not a test:
+the exit status is 0 whatever they are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from image.payload import PROJECT, cached_payload
+from image.trim_payload import tree_size
+from oci_standin.fdk_process import START_TIMEOUT, FdkProcess
+from oci_standin.local import HOME, LocalCloud, local_cloud
+
+AWAY = "us-ashburn-1"
+FLOOR = Path(__file__).resolve().parent / "floor_func.py"
+FUNCTION = PROJECT / "func.py"
+TEMPLATE = json.loads((PROJECT / "events" / "boot-volume-backup-end.json").read_bytes())
+MB = 2**20
+
+
+class FunctionProcess(FdkProcess):
+    """FdkProcess for any function file (the floor too), with the child's pid for its memory."""
+
+    def __init__(self, env: dict[str, str], function_file: Path, python_path: str) -> None:
+        super().__init__(env, python_path=python_path, python_flags=("-S",))
+        self._function_file = function_file
+
+    def start(self) -> FunctionProcess:
+        """As FdkProcess.start, with this function file."""
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", "/tmp"),  # noqa: S108
+            **self._env,
+            "PYTHONPATH": self._python_path,
+            "FN_FORMAT": "http-stream",
+            "FN_LISTENER": f"unix:{self.socket_path}",
+        }
+        code = (
+            "import sys; from fdk.scripts.fdk import main; sys.argv = ['fdk', sys.argv[1], 'handler']; main()"
+        )
+        self._process = subprocess.Popen(  # noqa: S603  # our own interpreter and files
+            [sys.executable, *self._python_flags, "-c", code, str(self._function_file)],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=PROJECT,
+        )
+        give_up = time.monotonic() + START_TIMEOUT
+        while not os.path.exists(self.socket_path):
+            if self._process.poll() is not None or time.monotonic() > give_up:
+                raise RuntimeError(f"fdk did not start:\n{self.logs()}")
+            time.sleep(0.002)
+        return self
+
+    def peak_rss(self) -> int:
+        """VmHWM of the child: the most memory it ever held, in bytes."""
+        assert self._process is not None  # noqa: S101
+        for line in Path(f"/proc/{self._process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmHWM in /proc: not Linux?")
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A figure, its goal, and how it is shown."""
+
+    name: str
+    value: float
+    limit: float
+    unit: str
+    detail: str
+
+    def row(self) -> str:
+        """One line of the table."""
+        met = "yes" if self.value <= self.limit else f"NO, by {self.value - self.limit:.2f} {self.unit}"
+        shown = f"{self.value:.2f} {self.unit}"
+        return f"{self.name:<36} {shown:>12}   <= {self.limit:g} {self.unit:<6} {met:<14} {self.detail}"
+
+
+class Events:
+    """A new source backup in the stand-in for every event, so every event makes a copy."""
+
+    def __init__(self, cloud: LocalCloud) -> None:
+        self._cloud = cloud
+
+    def next(self) -> bytes:
+        """Seed a backup in the home region and return the event for it."""
+        data = TEMPLATE["data"]
+        backup_id = self._cloud.standin.seed_backup(
+            kind="boot",
+            region=HOME,
+            compartment_id=data["compartmentId"],
+            display_name=data["resourceName"],
+            freeform_tags=data["freeformTags"],
+        )
+        event = {**TEMPLATE, "eventID": str(uuid.uuid4()), "data": {**data, "resourceId": backup_id}}
+        return json.dumps(event).encode()
+
+
+def handled(process: FdkProcess, body: bytes) -> None:
+    """Send one event; stop the bench if it was not copied (the figures would mean nothing)."""
+    answer = process.invoke(body)
+    if answer.status != 200 or json.loads(answer.body).get("status") != "copied":
+        raise RuntimeError(f"not copied: {answer.status} {answer.body[:300]!r}\n{process.logs()[-3000:]}")
+
+
+def cold_start(start: Callable[[], FunctionProcess], body: bytes) -> float:
+    """Seconds from spawning the process to the answer of its first event."""
+    began = time.perf_counter()
+    process = start()
+    try:
+        handled(process, body)
+        return time.perf_counter() - began
+    finally:
+        process.stop()
+
+
+def per_event(process: FdkProcess, events: Events, count: int) -> float:
+    """Mean seconds per event over `count` sequential events (seeding not counted)."""
+    bodies = [events.next() for _ in range(count)]
+    began = time.perf_counter()
+    for body in bodies:
+        handled(process, body)
+    return (time.perf_counter() - began) / count
+
+
+def machine() -> str:
+    """CPUs, CPU model, Python."""
+    model = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()}"
+
+
+def run(rounds: int, burst: int, warm: int) -> list[Goal]:
+    """Measure the four figures."""
+    payload = cached_payload()
+    path = f"{PROJECT}:{payload}"
+    payload_mb = tree_size(payload) / MB
+    with (
+        tempfile.TemporaryDirectory(prefix="backup-copy-bench-") as directory,
+        local_cloud(Path(directory)) as cloud,
+    ):
+        events = Events(cloud)
+
+        def function() -> FunctionProcess:
+            return FunctionProcess(cloud.function_env(AWAY), FUNCTION, path).start()
+
+        def floor(requests: str = "floor") -> FunctionProcess:
+            env = cloud.function_env(AWAY, FLOOR_REQUESTS=requests)
+            return FunctionProcess(env, FLOOR, path).start()
+
+        # One of each first, unmeasured: the page cache then holds both for every measured round.
+        cold_start(function, events.next())
+        cold_start(floor, events.next())
+        ours: list[float] = []
+        bare: list[float] = []
+        for round_ in range(rounds):
+            order: list[tuple[Callable[[], FunctionProcess], list[float]]] = [(function, ours), (floor, bare)]
+            for start, times in order if round_ % 2 == 0 else reversed(order):
+                times.append(cold_start(start, events.next()))
+        ratio = statistics.median(ours) / statistics.median(bare)
+
+        warm_function = function()
+        try:
+            for _ in range(burst):
+                handled(warm_function, events.next())
+            peak = warm_function.peak_rss() / MB
+            ours_warm = per_event(warm_function, events, warm)
+        finally:
+            warm_function.stop()
+        warm_floor = floor("same")
+        try:
+            handled(warm_floor, events.next())
+            bare_warm = per_event(warm_floor, events, warm)
+        finally:
+            warm_floor.stop()
+
+    return [
+        Goal("payload (trimmed /python)", payload_mb, 80, "MB", f"{payload}"),
+        Goal(
+            "cold start, to first event handled",
+            ratio,
+            1.15,
+            "x",
+            f"function {statistics.median(ours) * 1000:.0f} ms, "
+            f"floor {statistics.median(bare) * 1000:.0f} ms (medians of {rounds}, alternating)",
+        ),
+        Goal("peak RSS after a burst", peak, 100, "MB", f"VmHWM after {burst} events, fdk process"),
+        Goal(
+            "warm overhead per event",
+            (ours_warm - bare_warm) * 1000,
+            5,
+            "ms",
+            f"function {ours_warm * 1000:.2f} ms/event, the same requests bare {bare_warm * 1000:.2f} ms "
+            f"({warm} sequential events)",
+        ),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure and print the table."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7, help="cold starts of each, alternating")
+    parser.add_argument("--burst", type=int, default=50, help="events before reading peak RSS")
+    parser.add_argument("--warm", type=int, default=200, help="sequential warm events timed")
+    args = parser.parse_args(argv)
+    goals = run(args.rounds, args.burst, args.warm)
+    print(f"\nbackup-copy bench on {machine()}; 1 MB = 2^20 bytes; stand-in on 127.0.0.1\n")
+    print(f"{'figure':<36} {'measured':>12}   {'goal':<9} {'met':<14} detail")
+    for goal in goals:
+        print(goal.row())
+    met = sum(goal.value <= goal.limit for goal in goals)
+    print(f"\n{met} of {len(goals)} goals met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
