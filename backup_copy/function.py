@@ -15,7 +15,6 @@ from backup_copy.events import BackupCreatedEvent, EventHeader, SweepRequest, re
 from backup_copy.logs import configure_logging, log_context
 from backup_copy.notice import build_notice, should_notify
 from backup_copy.settings import Settings, load_notice_settings, load_settings
-from backup_copy.sweep import sweep
 
 log = logging.getLogger(__name__)
 MAX_ECHOED_ID = 128
@@ -99,6 +98,8 @@ def _decide(body: bytes, deadline: Deadline) -> Outcome:
 def _act(event: BackupCreatedEvent | SweepRequest, deadline: Deadline) -> Outcome:
     current = runtime()
     if isinstance(event, SweepRequest):
+        from backup_copy.sweep import sweep  # a scheduled sweep's code stays off the event path
+
         return sweep(current.settings, current.gateway, deadline, datetime.now(UTC))
     return copy_backup(event, current.settings, current.gateway, deadline)
 
