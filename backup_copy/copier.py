@@ -90,6 +90,7 @@ class BackupCopy:
     work_request_id: str | None = None
     # Whether the copy already carries the marker tag (and so the source's tags).
     marked: bool = field(default=False, compare=False)
+    display_name: str | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, str | None]:
         """The wire form of the contract: {region, id, state, workRequestId}."""
@@ -227,15 +228,17 @@ class Outcome:
         return answer
 
 
-def retry_token(source_id: str, region: str, generation: int = 0) -> str:
+def retry_token(source_id: str, region: str, failed_copies: Sequence[str] = ()) -> str:
     """The copy's opc-retry-token: the same source and destination always give the same token.
 
     Derived from what is copied where, never from the event id, so a redelivered event (a new
     delivery, the same backup) replays the first request instead of making a second copy.
-    `generation` counts the copies in the destination that failed, so that after a FAULTY copy
-    a new request is not answered with the old one.
+    `failed_copies` are the ids of earlier copies in the destination that failed: after a FAULTY
+    copy a new request must not be answered with the old one, and ids (not a count) keep that true
+    when OCI stops listing an old failure.
     """
-    digest = hashlib.sha256(f"{source_id}|{region}|{generation}".encode()).hexdigest()
+    failed = ",".join(sorted(failed_copies))
+    digest = hashlib.sha256(f"{source_id}|{region}|{failed}".encode()).hexdigest()
     return f"backup-copy-{digest}"[:MAX_RETRY_TOKEN]
 
 
@@ -322,8 +325,15 @@ def copy_to_destinations(
         copies.append(copy)
         if made:
             new.append(copy)
-        if copy.id and not copy.marked and not settings.dry_run:
+        if (
+            copy.id
+            and not copy.marked
+            and not settings.dry_run
+            and (made or _named_by_us(copy, source, settings))
+        ):
             # Tags are worth a warning, never a second copy: the copy stands whatever happens here.
+            # A found copy is tagged only if it bears the name this function gives its copies: the
+            # marker must never adopt a copy someone else made (retention deletes marked copies).
             try:
                 store.tag_copy(source, copy, deadline)
             except Failed as exc:
@@ -364,6 +374,20 @@ def _check_copyable(source: SourceBackup) -> None:
     )
 
 
+def _copy_name(source: SourceBackup, region: str, settings: Settings) -> str:
+    return settings.display_name(
+        name=source.display_name,
+        source_region=source.region,
+        destination_region=region,
+        source_id=source.id,
+        kind=source.kind.label,
+    )
+
+
+def _named_by_us(copy: BackupCopy, source: SourceBackup, settings: Settings) -> bool:
+    return copy.display_name == _copy_name(source, copy.region, settings)
+
+
 def _copy_to(
     region: str, source: SourceBackup, settings: Settings, store: BackupStore, deadline: Deadline
 ) -> tuple[BackupCopy, bool]:
@@ -376,15 +400,9 @@ def _copy_to(
         return BackupCopy(region=region, id=None, state="PLANNED"), False
     request = CopyRequest(
         destination_region=region,
-        display_name=settings.display_name(
-            name=source.display_name,
-            source_region=source.region,
-            destination_region=region,
-            source_id=source.id,
-            kind=source.kind.label,
-        ),
+        display_name=_copy_name(source, region, settings),
         kms_key_id=settings.destination_kms_key_ids.get(region),
-        retry_token=retry_token(source.id, region, generation=len(found)),
+        retry_token=retry_token(source.id, region, [copy.id for copy in found if copy.id]),
     )
     return store.copy_backup(source, request, deadline), True
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal, TypeVar
 
@@ -89,9 +88,9 @@ class AdditionalDetails(WireModel):
 
     volume_id: str | None = None
     source_type: str | None = None
-    # Where OCI puts the operation status is unconfirmed; it is kept for the log only, since the
-    # backup's own lifecycle state, read from OCI before copying, is what decides.
-    status: str | None = None
+    # A `status` (operationSucceed/operationFailed) exists for backup events, but where OCI puts it
+    # is unconfirmed, so it is not read: the backup's own lifecycle state, read from OCI before
+    # copying, decides, wherever the status may be.
 
 
 class BackupData(WireModel):
@@ -169,11 +168,6 @@ class BackupCreatedEvent(WireModel):
     def backup(self) -> Ocid:
         """The new backup's OCID, parsed (its region is the source region)."""
         return parse_ocid(self.data.resource_id, resource_type=self.kind.ocid_type)
-
-    @property
-    def time(self) -> datetime:
-        """When OCI says the event happened."""
-        return self.event_time
 
 
 _Model = TypeVar("_Model", bound=WireModel)

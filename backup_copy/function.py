@@ -112,7 +112,10 @@ def _announce(outcome: Outcome, deadline: Deadline) -> Outcome:
     try:
         topic_id, notifier = _notifier()
         message_id = notifier.publish(topic_id, notice.title, notice.body, deadline)
-    except BackupCopyError as exc:
+    except Exception as error:
+        exc = error if isinstance(error, BackupCopyError) else Failed(f"internal error: {error!r}")
+        if not isinstance(error, BackupCopyError):
+            log.exception("unexpected error while publishing")
         log.error(
             "notice not published",
             extra={"fields": {"reason": exc.reason, "newBackupIds": new_backup_ids(outcome.new_copies)}},

@@ -44,7 +44,12 @@ def build_notice(outcome: Outcome) -> Notice:
     if outcome.status is Status.COPIED:
         title = f"Backup copied to {regions}{' (tags not set)' if outcome.warnings else ''}: {name}"
     elif outcome.status is Status.DRY_RUN:
-        title = f"Dry run: backup would be copied to {regions or 'no region'}: {name}"
+        planned = ", ".join(copy.region for copy in outcome.copies if copy.state == "PLANNED")
+        title = (
+            f"Dry run: backup would be copied to {planned}: {name}"
+            if planned
+            else f"Dry run: every destination already has a copy: {name}"
+        )
     else:
         title = f"Backup copy FAILED ({outcome.status.value}): {name}"
     body: dict[str, object] = {
@@ -88,11 +93,24 @@ def _sweep_notice(outcome: Outcome) -> Notice:
     }
     text = json.dumps(body, indent=2)
     if len(text.encode()) > MAX_BODY_BYTES:
-        # A very large sweep: the counts and the flagged volumes matter most.
+        # A very large sweep: the flagged volumes matter most, then the rest as far as it fits.
         body["rpo"] = [line.to_json() for line in report.flagged]
-        body["truncated"] = "only the flagged RPO lines are listed"
-        text = json.dumps(body, indent=2)[:MAX_BODY_BYTES]
+        text = _fit(body)
     return Notice(title=_short(report.title(outcome.status is Status.DRY_RUN)), body=text)
+
+
+def _fit(body: dict[str, object]) -> str:
+    """The body as JSON within ONS's limit, halving its longest list until it fits; counts stay."""
+    lists: dict[str, list[object]] = {key: value for key, value in body.items() if isinstance(value, list)}
+    body["totals"] = {key: len(items) for key, items in lists.items()}
+    text = json.dumps(body)
+    while len(text.encode()) > MAX_BODY_BYTES and any(lists.values()):
+        longest = max(lists, key=lambda key: len(lists[key]))
+        lists[longest] = lists[longest][: len(lists[longest]) // 2]
+        body.update(lists)
+        body["truncated"] = "lists are cut to fit the 64 KB notice; totals gives their full lengths"
+        text = json.dumps(body)
+    return text
 
 
 def _short(title: str) -> str:

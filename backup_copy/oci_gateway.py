@@ -34,7 +34,7 @@ from oci.ons.models import MessageDetails
 
 from backup_copy.copier import MARKER_TAG, BackupCopy, CopyRequest, SourceBackup
 from backup_copy.deadline import Deadline
-from backup_copy.errors import ConfigurationError, Failed, OciError, PermanentError, TransientError
+from backup_copy.errors import ConfigurationError, Failed, PermanentError, TransientError
 from backup_copy.events import BackupKind
 from backup_copy.ocids import parse_ocid
 
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 # The shortest read timeout an attempt gets, however close the deadline.
-MIN_READ_TIMEOUT = 1.0
+MIN_READ_TIMEOUT = 0.5
 
 
 @cache
@@ -144,16 +144,19 @@ class Credentials:
 
 def default_credentials() -> Credentials:
     """The resource principal inside OCI Functions; an ~/.oci/config profile for local runs."""
-    if os.environ.get("OCI_RESOURCE_PRINCIPAL_VERSION"):
-        return Credentials(oci.auth.signers.get_resource_principals_signer())
-    profile = os.environ.get("OCI_CONFIG_PROFILE")
-    if profile:
-        config = oci.config.from_file(
-            file_location=os.environ.get("OCI_CONFIG_FILE", oci.config.DEFAULT_LOCATION),
-            profile_name=profile,
-        )
-        # The SDK validates an API-key signer's client config (user, tenancy, key, fingerprint).
-        return Credentials(oci.signer.Signer.from_config(config), dict(config))
+    try:
+        if os.environ.get("OCI_RESOURCE_PRINCIPAL_VERSION"):
+            return Credentials(oci.auth.signers.get_resource_principals_signer())
+        profile = os.environ.get("OCI_CONFIG_PROFILE")
+        if profile:
+            config = oci.config.from_file(
+                file_location=os.environ.get("OCI_CONFIG_FILE", oci.config.DEFAULT_LOCATION),
+                profile_name=profile,
+            )
+            # The SDK validates an API-key signer's client config (user, tenancy, key, fingerprint).
+            return Credentials(oci.signer.Signer.from_config(config), dict(config))
+    except Exception as exc:  # unreadable token or key files, a broken profile: all the same to the operator
+        raise ConfigurationError(f"the function's OCI credentials could not be loaded: {exc}") from exc
     raise ConfigurationError(
         "no OCI credentials: OCI_RESOURCE_PRINCIPAL_VERSION is not set (the function is not running "
         "in OCI Functions) and no OCI_CONFIG_PROFILE was given for a local run"
@@ -211,6 +214,7 @@ class OciGateway:
                     id=item.id,
                     state=item.lifecycle_state,
                     marked=(item.freeform_tags or {}).get(MARKER_TAG) == source.id,
+                    display_name=item.display_name,
                 )
                 for item in response.data
                 if getattr(item, api.source_field, None) == source.id
@@ -245,6 +249,7 @@ class OciGateway:
             id=response.data.id,
             state=response.data.lifecycle_state,
             work_request_id=response.headers.get("opc-work-request-id"),
+            display_name=response.data.display_name,
         )
 
     def tag_copy(self, source: SourceBackup, copy: BackupCopy, deadline: Deadline) -> None:
@@ -353,8 +358,18 @@ class OciGateway:
         attempt = 0
         while True:
             attempt += 1
-            read = max(MIN_READ_TIMEOUT, min(self._retry.read_timeout, deadline.remaining() - keep))
+            left = deadline.remaining() - keep
+            if left <= 0:
+                # The reserve is for reporting: no call may start in it (the first included).
+                raise TransientError(
+                    f"no time left for {operation} in {region} before the deadline",
+                    operation=operation,
+                    region=region,
+                )
+            read = max(MIN_READ_TIMEOUT, min(self._retry.read_timeout, left))
             if client is not None:
+                # Clients are cached per region and the fdk runs one call at a time, so setting
+                # the shared client's timeout for this attempt races with nothing.
                 client.base_client.timeout = (min(self._retry.connect_timeout, read), read)
             try:
                 return method(*args, **kwargs)
@@ -509,7 +524,6 @@ def _explain(  # noqa: PLR0911  # one sentence per kind of refusal
 
 __all__ = [
     "Credentials",
-    "OciError",
     "OciGateway",
     "RetryPolicy",
     "classify",

@@ -169,7 +169,9 @@ def sweep(settings: Settings, store: BackupStore, deadline: Deadline, now: datet
         if deadline.remaining() < SWEEP_RESERVE_SECONDS:
             notes.append("time ran out before retention: it runs in the next sweep")
         else:
-            expired = _expire(settings, store, listing, deadline=deadline, now=now, failures=failures)
+            expired = _expire(
+                settings, store, listing, deadline=deadline, now=now, failures=failures, notes=notes
+            )
     gone = {expiry.id for expiry in expired if expiry.deleted}
     rpo = _rpo(settings, listing, sources, gone, now)
 
@@ -183,7 +185,7 @@ def sweep(settings: Settings, store: BackupStore, deadline: Deadline, now: datet
         rpo=tuple(rpo),
         notes=tuple(notes),
     )
-    status, reason, error_class = _verdict(settings, copied, failures)
+    status, reason, error_class = _verdict(settings, copied, failures, left)
     return Outcome(
         status=status,
         copies=tuple(copy for _, copy in copied),
@@ -228,7 +230,9 @@ def _catch_up(
         if deadline.remaining() < SWEEP_RESERVE_SECONDS:
             return copied, [s.id for s in sources[index:] if not _complete(listing, s, settings)]
         fan_out = copy_to_destinations(source, settings, store, deadline)
-        copied += [(source.id, copy) for copy in fan_out.new]
+        # Under DRY_RUN the planned copies are what the report is for.
+        made = [c for c in fan_out.copies if c.state == "PLANNED"] if settings.dry_run else fan_out.new
+        copied += [(source.id, copy) for copy in made]
         failures += [(source.id, failure) for failure in fan_out.failures]
         for copy in fan_out.copies:
             if copy.id and copy.id not in {c.id for c in listing.copies[copy.region]}:
@@ -237,11 +241,17 @@ def _catch_up(
 
 
 def _verdict(
-    settings: Settings, copied: list[tuple[str, BackupCopy]], failures: list[tuple[str, RegionFailure]]
+    settings: Settings,
+    copied: list[tuple[str, BackupCopy]],
+    failures: list[tuple[str, RegionFailure]],
+    left: list[str],
 ) -> tuple[Status, str | None, str | None]:
     if failures:
         reason = "; ".join(f"{source}: {f.region}: {f.reason}" for source, f in failures)
         return Status.FAILED, reason, failures[0][1].error_class
+    if left:
+        # Backups still without their copies: as loud as any failure, though the next sweep mends it.
+        return Status.FAILED, f"time ran out with {len(left)} backup(s) left for the next sweep", "transient"
     if settings.dry_run:
         return Status.DRY_RUN, "DRY_RUN is on: nothing was copied or deleted", None
     if copied:
@@ -306,6 +316,7 @@ def _expire(
     deadline: Deadline,
     now: datetime,
     failures: list[tuple[str, RegionFailure]],
+    notes: list[str],
 ) -> list[Expiry]:
     assert settings.retention_days is not None  # noqa: S101  # checked by the caller
     cutoff = now - timedelta(days=settings.retention_days)
@@ -323,6 +334,9 @@ def _expire(
             for copy in copies:
                 if copy.id in keep or copy.lifecycle_state not in ("AVAILABLE", "FAULTY"):
                     continue
+                if deadline.remaining() < SWEEP_RESERVE_SECONDS:
+                    notes.append("time ran out during retention: the next sweep deletes the rest")
+                    return expired
                 if copy.time_created is None or copy.time_created >= cutoff:
                     continue
                 age = (now - copy.time_created).total_seconds() / 86400

@@ -79,6 +79,7 @@ class FakeGateway:
             id=f"ocid1.bootvolumebackup.oc1.{region}.copy{next(self._ids)}",
             state="CREATING",
             work_request_id=f"ocid1.workrequest.oc1.{region}.wr",
+            display_name=request.display_name,
         )
         self.copies.setdefault(f"{source.id}|{region}", []).append(copy)
         return copy

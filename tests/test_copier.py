@@ -68,7 +68,7 @@ def test_each_copy_carries_a_retry_token_derived_from_source_and_destination(
 def test_the_retry_token_does_not_depend_on_the_event_delivery() -> None:
     source = boot_event().data.resource_id
     assert retry_token(source, "us-ashburn-1") == retry_token(source, "us-ashburn-1")
-    assert retry_token(source, "us-ashburn-1") != retry_token(source, "us-ashburn-1", generation=1)
+    assert retry_token(source, "us-ashburn-1") != retry_token(source, "us-ashburn-1", ["ocid1.faulty"])
 
 
 def test_the_copy_is_named_after_the_source(config: pytest.MonkeyPatch, store: FakeGateway) -> None:
@@ -104,7 +104,36 @@ def test_a_faulty_earlier_copy_is_replaced_with_a_fresh_retry_token(
     store.copies[f"{source}|us-ashburn-1"] = [BackupCopy("us-ashburn-1", "ocid1.broken", "FAULTY")]
     outcome = copy_backup(boot_event(), load_settings(), store, deadline())
     assert outcome.status is Status.COPIED
-    assert store.copy_requests[0][1].retry_token == retry_token(source, "us-ashburn-1", generation=1)
+    assert store.copy_requests[0][1].retry_token == retry_token(source, "us-ashburn-1", ["ocid1.broken"])
+
+
+def test_a_second_faulty_copy_gets_a_token_of_its_own_even_when_the_first_is_no_longer_listed(
+    config: pytest.MonkeyPatch, store: FakeGateway
+) -> None:
+    config.setenv("DESTINATION_REGIONS", "us-ashburn-1")
+    source = boot_event().data.resource_id
+    key = f"{source}|us-ashburn-1"
+    store.copies[key] = [BackupCopy("us-ashburn-1", "ocid1.first", "FAULTY")]
+    copy_backup(boot_event(), load_settings(), store, deadline())
+    second = store.copies[key][-1]
+    # The second copy failed too, and OCI stopped listing the first one.
+    store.copies[key] = [BackupCopy("us-ashburn-1", second.id, "FAULTY")]
+    copy_backup(boot_event(), load_settings(), store, deadline())
+    tokens = [request.retry_token for _, request in store.copy_requests]
+    assert len(set(tokens)) == 2  # a replay of the second request would hand back the FAULTY copy
+
+
+def test_a_copy_someone_else_made_is_counted_but_never_tagged(
+    config: pytest.MonkeyPatch, store: FakeGateway
+) -> None:
+    config.setenv("DESTINATION_REGIONS", "us-ashburn-1")
+    source = boot_event().data.resource_id
+    store.copies[f"{source}|us-ashburn-1"] = [
+        BackupCopy("us-ashburn-1", "ocid1.theirs", "AVAILABLE", display_name="made by hand")
+    ]
+    outcome = copy_backup(boot_event(), load_settings(), store, deadline())
+    assert outcome.status is Status.ALREADY_COPIED
+    assert store.tagged == []  # retention deletes marked copies: the marker must not adopt this one
 
 
 def test_a_copy_is_never_copied_again(config: pytest.MonkeyPatch, store: FakeGateway) -> None:

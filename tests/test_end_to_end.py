@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -123,3 +124,15 @@ def test_a_bad_configuration_is_announced_when_the_topic_is_readable(cloud: Loca
     assert block_storage_requests(cloud) == []
     [notice] = cloud.standin.messages(cloud.topic_id)
     assert json.loads(notice.body)["errorClass"] == "configuration"
+
+
+def test_unreadable_credentials_still_get_a_json_answer(cloud: LocalCloud, tmp_path: Path) -> None:
+    cloud.seed_from_event(event_json(BOOT_EVENT))
+    env = {**cloud.function_env(AWAY), "OCI_RESOURCE_PRINCIPAL_RPST": str(tmp_path / "gone" / "rpst")}
+    with FdkProcess(env) as function:
+        status, answer = invoke(function, BOOT_EVENT)
+        logs = function.logs()
+    assert (status, answer["status"]) == (502, "failed")
+    assert "credentials could not be loaded" in answer["reason"]
+    assert cloud.standin.requests == []
+    assert '"message": "notice not published"' in logs

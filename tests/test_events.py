@@ -42,7 +42,7 @@ def test_backup_created_events_are_read_in_full(name: str, kind: BackupKind) -> 
     assert event.kind is kind
     assert event.backup.region == "us-phoenix-1"
     assert event.data.resource_id == event_json(name)["data"]["resourceId"]
-    assert event.time.tzinfo is not None
+    assert event.event_time.tzinfo is not None
 
 
 @pytest.mark.parametrize("name", IGNORED)

@@ -200,3 +200,10 @@ def test_a_slow_answer_times_out_within_the_deadline_and_is_reported(cloud: Loca
     with pytest.raises(TransientError, match="OCI did not answer in time for copy"):
         gateway.copy_backup(source, request_for(source_id), deadline)
     assert deadline.remaining() > 0.5  # failed with time left to say so
+
+
+def test_no_call_starts_in_the_time_kept_for_reporting(cloud: LocalCloud) -> None:
+    gateway = gateway_for(cloud, retry=RetryPolicy(reserve=4.0))
+    with pytest.raises(TransientError, match="no time left for get in us-phoenix-1"):
+        gateway.get_backup(BackupKind.BOOT, seed(cloud), HOME, Deadline.after(3.9))
+    assert cloud.standin.requests == []

@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 
 from backup_copy import function
-from backup_copy.copier import MARKER_TAG, VOLUME_TAG
+from backup_copy.copier import MARKER_TAG, VOLUME_TAG, BackupCopy, CopyRequest, Gateway, SourceBackup
 from backup_copy.deadline import Deadline
+from backup_copy.events import BackupKind
 from backup_copy.function import handle
-from backup_copy.sweep import SWEEP_RESERVE_SECONDS
+from backup_copy.settings import load_settings
+from backup_copy.sweep import SWEEP_RESERVE_SECONDS, sweep
 from oci_standin import make_ocid
 from oci_standin.fdk_process import FdkProcess
 from oci_standin.local import LocalCloud
@@ -172,12 +174,17 @@ def test_a_dry_run_sweep_plans_and_changes_nothing(sweeping: LocalCloud, config:
     assert not any(e["deleted"] for e in answer["sweep"]["expired"])
     assert {b.id: b.lifecycle_state for b in sweeping.standin.backups(AWAY)} == before
     assert not [r for r in sweeping.standin.requests if r.route in ("copy", "delete", "update")]
+    planned = sorted((c["source"], c["state"]) for c in answer["sweep"]["copied"])
+    assert planned == sorted([(estate.missed, "PLANNED"), (estate.refaulted, "PLANNED")])
+    [notice] = sweeping.standin.messages(sweeping.topic_id)
+    assert str(notice.title).startswith(f"Backup sweep of {HOME}: would copy 2, would delete 2")
 
 
 def test_a_sweep_short_of_time_says_what_is_left_and_the_next_one_finishes(sweeping: LocalCloud) -> None:
     estate = seed_estate(sweeping)
     status, answer = run_sweep(seconds=SWEEP_RESERVE_SECONDS - 1)
-    assert status == 200
+    assert (status, answer["status"]) == (502, "failed")
+    assert answer["reason"] == "time ran out with 2 backup(s) left for the next sweep"
     assert sorted(answer["sweep"]["left"]) == sorted([estate.missed, estate.refaulted])
     assert answer["sweep"]["notes"] == [
         "time ran out: the backups in 'left' are copied by the next sweep",
@@ -214,3 +221,46 @@ def test_a_sweep_through_the_fdk_as_a_scheduled_invoke_would_send_it(cloud: Loca
     assert (answer.status, body["status"]) == (200, "copied")
     assert len(live_copies_of(cloud, estate.missed)) == 1
     assert body["sweep"]["expired"] == []  # RETENTION_DAYS unset: nothing is ever deleted
+
+
+class SlowDeletes:
+    """The real gateway, with each delete taking `seconds` on a clock the test controls."""
+
+    def __init__(self, gateway: Gateway, clock: list[float], seconds: float) -> None:
+        self.gateway, self.clock, self.seconds = gateway, clock, seconds
+
+    def get_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> SourceBackup:
+        return self.gateway.get_backup(kind, backup_id, region, deadline)
+
+    def find_copies(self, source: SourceBackup, region: str, deadline: Deadline) -> list[BackupCopy]:
+        return self.gateway.find_copies(source, region, deadline)
+
+    def copy_backup(self, source: SourceBackup, request: CopyRequest, deadline: Deadline) -> BackupCopy:
+        return self.gateway.copy_backup(source, request, deadline)
+
+    def tag_copy(self, source: SourceBackup, copy: BackupCopy, deadline: Deadline) -> None:
+        self.gateway.tag_copy(source, copy, deadline)
+
+    def list_backups(
+        self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline
+    ) -> list[SourceBackup]:
+        return self.gateway.list_backups(kind, compartment_id, region, deadline)
+
+    def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
+        self.gateway.delete_backup(kind, backup_id, region, deadline)
+        self.clock[0] += self.seconds
+
+
+def test_retention_stops_before_the_deadline_and_leaves_the_rest(sweeping: LocalCloud) -> None:
+    estate = seed_estate(sweeping)
+    clock = [0.0]
+    store = SlowDeletes(function.runtime().gateway, clock, seconds=4.0)
+    # 10 s at the start: room for the catch-up and one delete, not for a second one.
+    deadline = Deadline(expires_at=SWEEP_RESERVE_SECONDS + 2, clock=lambda: clock[0])
+    outcome = sweep(load_settings(), store, deadline, datetime.now(UTC))
+    assert outcome.report is not None
+    assert len(outcome.report.expired) == 1
+    assert outcome.report.expired[0].id in estate.expired
+    assert "time ran out during retention: the next sweep deletes the rest" in outcome.report.notes
+    deleted = [b.id for b in sweeping.standin.backups(AWAY) if b.lifecycle_state == "TERMINATED"]
+    assert deleted == [outcome.report.expired[0].id]
