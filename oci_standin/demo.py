@@ -21,7 +21,20 @@ from oci_standin.fdk_process import FdkProcess
 from oci_standin.local import LocalCloud, load_event, local_cloud
 
 # Function config a user may set for a run; everything else about the environment stays out.
-PASSED_THROUGH = ("DESTINATION_KMS_KEY_IDS", "DISPLAY_NAME_TEMPLATE", "DRY_RUN")
+PASSED_THROUGH = (
+    "DESTINATION_KMS_KEY_IDS",
+    "DISPLAY_NAME_TEMPLATE",
+    "DRY_RUN",
+    "REQUIRED_TAG",
+    "COMPARTMENT_IDS",
+    "SOURCE_TYPES",
+    "SWEEP_COMPARTMENT_IDS",
+    "SWEEP_LOOKBACK_HOURS",
+    "SWEEP_REGION",
+    "RETENTION_DAYS",
+    "RETENTION_KEEP",
+    "RPO_HOURS",
+)
 REAL_RUN_KEYS = (
     "DESTINATION_REGIONS",
     "NOTIFICATION_TOPIC_ID",
