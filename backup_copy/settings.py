@@ -189,6 +189,11 @@ class Settings(NoticeSettings):
         return rendered[:MAX_DISPLAY_NAME] or name[:MAX_DISPLAY_NAME]
 
 
+def config_keys() -> tuple[str, ...]:
+    """Every environment variable the settings read, as upper-case names."""
+    return tuple(name.upper() for name in Settings.model_fields)
+
+
 def load_settings() -> Settings:
     """Read and validate the configuration; ConfigurationError names each bad key."""
     return _load(Settings)

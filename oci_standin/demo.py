@@ -17,24 +17,16 @@ import sys
 import tempfile
 from pathlib import Path
 
+from backup_copy.settings import config_keys
 from oci_standin.fdk_process import FdkProcess
 from oci_standin.local import LocalCloud, load_event, local_cloud
 
-# Function config a user may set for a run; everything else about the environment stays out.
-PASSED_THROUGH = (
-    "DESTINATION_KMS_KEY_IDS",
-    "DISPLAY_NAME_TEMPLATE",
-    "DRY_RUN",
-    "REQUIRED_TAG",
-    "COMPARTMENT_IDS",
-    "SOURCE_TYPES",
-    "SWEEP_COMPARTMENT_IDS",
-    "SWEEP_LOOKBACK_HOURS",
-    "SWEEP_REGION",
-    "RETENTION_DAYS",
-    "RETENTION_KEEP",
-    "RPO_HOURS",
+# Function config a user may set for a run; what the local cloud sets (the endpoints, the topic,
+# the principal's region) and everything else about the environment stays out.
+SET_LOCALLY = frozenset(
+    {"DESTINATION_REGIONS", "NOTIFICATION_TOPIC_ID", "OCI_ENDPOINT_TEMPLATE", "OCI_RESOURCE_PRINCIPAL_REGION"}
 )
+PASSED_THROUGH = tuple(key for key in config_keys() if key not in SET_LOCALLY)
 REAL_RUN_KEYS = (
     "DESTINATION_REGIONS",
     "NOTIFICATION_TOPIC_ID",

@@ -9,28 +9,11 @@ import pytest
 
 from backup_copy import function
 from backup_copy.function import Runtime
-from backup_copy.settings import load_settings
+from backup_copy.settings import config_keys, load_settings
 from oci_standin.local import LocalCloud, local_cloud
 from tests.fakes import TOPIC, FakeGateway
 
-CONFIG_KEYS = (
-    "DESTINATION_REGIONS",
-    "NOTIFICATION_TOPIC_ID",
-    "DESTINATION_KMS_KEY_IDS",
-    "DISPLAY_NAME_TEMPLATE",
-    "DRY_RUN",
-    "OCI_ENDPOINT_TEMPLATE",
-    "REQUIRED_TAG",
-    "COMPARTMENT_IDS",
-    "SOURCE_TYPES",
-    "SWEEP_COMPARTMENT_IDS",
-    "SWEEP_LOOKBACK_HOURS",
-    "SWEEP_REGION",
-    "RETENTION_DAYS",
-    "RETENTION_KEEP",
-    "RPO_HOURS",
-    "OCI_RESOURCE_PRINCIPAL_REGION",
-)
+CONFIG_KEYS = config_keys()
 
 
 @pytest.fixture
