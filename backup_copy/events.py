@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    PrivateAttr,
     StringConstraints,
     ValidationError,
     model_validator,
@@ -72,7 +73,7 @@ CompartmentId = Annotated[str, AfterValidator(_compartment_ocid)]
 DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 # Event ids are UUIDs in practice; anything printable and short is accepted, since they only label.
 _EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-EventId = Annotated[str, StringConstraints(pattern=_EVENT_ID.pattern.join("^$"))]
+EventId = Annotated[str, StringConstraints(pattern=rf"^{_EVENT_ID.pattern}$")]
 
 
 class WireModel(BaseModel):
@@ -147,6 +148,9 @@ class BackupCreatedEvent(WireModel):
     event_id: EventId = Field(alias="eventID")
     extensions: Extensions | None = None
     data: BackupData
+    # Derived once, while validating: what the event is about.
+    _kind: BackupKind = PrivateAttr()
+    _backup: Ocid = PrivateAttr()
 
     @model_validator(mode="after")
     def _resource_matches_event_type(self) -> BackupCreatedEvent:
@@ -154,20 +158,21 @@ class BackupCreatedEvent(WireModel):
         if kind is None:
             raise ValueError(f"eventType {self.event_type!r} is not a backup-created event")
         try:
-            parse_ocid(self.data.resource_id, resource_type=kind.ocid_type)
+            self._backup = parse_ocid(self.data.resource_id, resource_type=kind.ocid_type)
         except ValueError as exc:
             raise ValueError(f"data.resourceId: {exc}") from None
+        self._kind = kind
         return self
 
     @property
     def kind(self) -> BackupKind:
         """Which kind of backup the event is about."""
-        return BACKUP_CREATED_EVENTS[self.event_type.lower()]
+        return self._kind
 
     @property
     def backup(self) -> Ocid:
         """The new backup's OCID, parsed (its region is the source region)."""
-        return parse_ocid(self.data.resource_id, resource_type=self.kind.ocid_type)
+        return self._backup
 
 
 _Model = TypeVar("_Model", bound=WireModel)

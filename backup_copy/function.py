@@ -85,11 +85,8 @@ def _decide(body: bytes, deadline: Deadline) -> Outcome:
         )
     try:
         return _act(event, deadline)
-    except BackupCopyError as exc:
-        failed = exc
     except Exception as exc:
-        log.exception("unexpected error")
-        failed = Failed(f"internal error: {type(exc).__name__}: {exc}")
+        failed = _as_failure(exc)
     if isinstance(event, BackupCreatedEvent):
         return Outcome.from_error(failed, event=event)
     return replace(Outcome.from_error(failed), event_type="sweep")
@@ -113,9 +110,7 @@ def _announce(outcome: Outcome, deadline: Deadline) -> Outcome:
         topic_id, notifier = _notifier()
         message_id = notifier.publish(topic_id, notice.title, notice.body, deadline)
     except Exception as error:
-        exc = error if isinstance(error, BackupCopyError) else Failed(f"internal error: {error!r}")
-        if not isinstance(error, BackupCopyError):
-            log.exception("unexpected error while publishing")
+        exc = _as_failure(error)
         log.error(
             "notice not published",
             extra={"fields": {"reason": exc.reason, "newBackupIds": new_backup_ids(outcome.new_copies)}},
@@ -131,6 +126,14 @@ def _announce(outcome: Outcome, deadline: Deadline) -> Outcome:
         )
     log.info("notice published", extra={"fields": {"messageId": message_id, "title": notice.title}})
     return outcome
+
+
+def _as_failure(exc: Exception) -> BackupCopyError:
+    """A known failure as it is; anything else is a bug, logged with its traceback and reported."""
+    if isinstance(exc, BackupCopyError):
+        return exc
+    log.exception("unexpected error")
+    return Failed(f"internal error: {type(exc).__name__}: {exc}")
 
 
 def _notifier() -> tuple[str, Notifier]:

@@ -192,36 +192,18 @@ class OciGateway:
     def find_copies(self, source: SourceBackup, region: str, deadline: Deadline) -> list[BackupCopy]:
         """Every copy of `source` in `region` (copies land in the source's compartment)."""
         api = _APIS[source.kind]
-        client = self._client("iaas", region)
-        list_call = getattr(client, api.list)
         filters = {api.list_filter: source.id} if api.list_filter else {}
-        copies: list[BackupCopy] = []
-        page: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {**filters, **({"page": page} if page else {})}
-            response = self._call(
-                "list",
-                region,
-                deadline,
-                list_call,
-                source.compartment_id,
-                kind=source.kind,
-                **kwargs,
+        return [
+            BackupCopy(
+                region=region,
+                id=item.id,
+                state=item.lifecycle_state,
+                marked=(item.freeform_tags or {}).get(MARKER_TAG) == source.id,
+                display_name=item.display_name,
             )
-            copies.extend(
-                BackupCopy(
-                    region=region,
-                    id=item.id,
-                    state=item.lifecycle_state,
-                    marked=(item.freeform_tags or {}).get(MARKER_TAG) == source.id,
-                    display_name=item.display_name,
-                )
-                for item in response.data
-                if getattr(item, api.source_field, None) == source.id
-            )
-            page = response.next_page
-            if not page:
-                return copies
+            for item in self._list(source.kind, source.compartment_id, region, deadline, **filters)
+            if getattr(item, api.source_field, None) == source.id
+        ]
 
     def copy_backup(self, source: SourceBackup, request: CopyRequest, deadline: Deadline) -> BackupCopy:
         """Ask the SOURCE region to copy `source`; the destination travels in the body."""
@@ -275,19 +257,9 @@ class OciGateway:
         self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline
     ) -> list[SourceBackup]:
         """Every backup of a kind in a compartment and region (the sweep's view)."""
-        api = _APIS[kind]
-        client = self._client("iaas", region)
-        found: list[SourceBackup] = []
-        page: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"page": page} if page else {}
-            response = self._call(
-                "list", region, deadline, getattr(client, api.list), compartment_id, kind=kind, **kwargs
-            )
-            found.extend(self._source(kind, region, item) for item in response.data)
-            page = response.next_page
-            if not page:
-                return found
+        return [
+            self._source(kind, region, item) for item in self._list(kind, compartment_id, region, deadline)
+        ]
 
     def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
         """Delete a backup (retention of the copies this function made)."""
@@ -312,6 +284,24 @@ class OciGateway:
         return str(response.data.message_id)
 
     # --- plumbing --------------------------------------------------------------------------------
+
+    def _list(
+        self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline, **filters: str
+    ) -> list[Any]:
+        """Every page of a kind's list call in a compartment and region."""
+        list_call = getattr(self._client("iaas", region), _APIS[kind].list)
+        items: list[Any] = []
+        page: str | None = None
+        while True:
+            # The SDK's own keyword arguments: a filter and the page token.
+            sdk_kwargs: dict[str, Any] = {**filters, **({"page": page} if page else {})}
+            response = self._call(
+                "list", region, deadline, list_call, compartment_id, kind=kind, **sdk_kwargs
+            )
+            items.extend(response.data)
+            page = response.next_page
+            if not page:
+                return items
 
     def _client(self, service: str, region: str) -> Any:
         with self._lock:
@@ -470,7 +460,23 @@ def classify(
     return None
 
 
-def _explain(  # noqa: PLR0911  # one sentence per kind of refusal
+# What a 403/404 on each operation most likely means, and the grant that mends it.
+_REFUSED = {
+    "get": "the backup is gone, or the function may not read it; the dynamic group needs "
+    "'read {resource}' (and 'inspect volumes') in {region}",
+    "list": "the function may not list backups in {region}; the dynamic group needs 'read {resource}' "
+    "there, and the tenancy must be subscribed to {region}",
+    "copy": "the function may not copy this backup; the dynamic group needs 'use {resource}' in {region} "
+    "(the copy permission) and 'manage {resource}' in {destination}",
+    "tag": "the function may not tag the copy; the dynamic group needs 'manage {resource}' in {region}",
+    "delete": "the function may not delete the copy; retention needs 'manage {resource}' "
+    "(the *_DELETE permission) in {region}",
+    "publish": "the topic is gone, or the function may not publish to it; the dynamic group needs "
+    "'use ons-topics' on it",
+}
+
+
+def _explain(
     *,
     operation: str,
     region: str,
@@ -480,43 +486,19 @@ def _explain(  # noqa: PLR0911  # one sentence per kind of refusal
     kind: BackupKind | None,
     destination: str | None,
 ) -> str:
-    resource = _APIS[kind].iam_resource if kind else "boot-volume-backups"
     said = f"OCI answered {status} {code} to {operation} in {region}"
     if status == 401:
         return (
             f"{said}: the function's credentials were not accepted; check that it runs as a "
             f"resource principal and that the tenancy is subscribed to {region}"
         )
-    if status in (403, 404) and operation == "get":
-        return (
-            f"{said}: the backup is gone, or the function may not read it; the dynamic group needs "
-            f"'read {resource}' (and 'inspect volumes') in {region}"
+    if status in (403, 404) and operation in _REFUSED:
+        hint = _REFUSED[operation].format(
+            resource=_APIS[kind].iam_resource if kind else "boot-volume-backups",
+            region=region,
+            destination=destination or "the destination",
         )
-    if status in (403, 404) and operation == "list":
-        return (
-            f"{said}: the function may not list backups in {region}; the dynamic group needs "
-            f"'read {resource}' there, and the tenancy must be subscribed to {region}"
-        )
-    if status in (403, 404) and operation == "copy":
-        return (
-            f"{said}: the function may not copy this backup; the dynamic group needs 'use {resource}' "
-            f"in {region} (the copy permission) and 'manage {resource}' in {destination or 'the destination'}"
-        )
-    if status in (403, 404) and operation == "tag":
-        return (
-            f"{said}: the function may not tag the copy; "
-            f"the dynamic group needs 'manage {resource}' in {region}"
-        )
-    if status in (403, 404) and operation == "delete":
-        return (
-            f"{said}: the function may not delete the copy; retention needs 'manage {resource}' "
-            f"(the *_DELETE permission) in {region}"
-        )
-    if status in (403, 404) and operation == "publish":
-        return (
-            f"{said}: the topic is gone, or the function may not publish to it; the dynamic group "
-            f"needs 'use ons-topics' on it"
-        )
+        return f"{said}: {hint}"
     if status == 400:
         return f"{said}: {message} (check DESTINATION_REGIONS and DESTINATION_KMS_KEY_IDS)"
     return f"{said}: {message}"
