@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-SOURCES := func.py backup_copy oci_standin deploy tests image bench
+SOURCES := func.py backup_copy deploy devkit image tests
 
 .PHONY: test lint types unit demo invoke bench image-payload deploy-files clean
 
@@ -28,11 +28,11 @@ unit: $(STAMP)
 
 ## demo: run the function through the real fdk against the local OCI stand-in
 demo: $(STAMP)
-	$(BIN)/python -m oci_standin.demo events/boot-volume-backup-end.json
+	$(BIN)/python -m devkit.demo events/boot-volume-backup-end.json
 
 ## invoke: the same, for any event file: make invoke EVENT=events/x.json
 invoke: $(STAMP)
-	$(BIN)/python -m oci_standin.demo $(EVENT)
+	$(BIN)/python -m devkit.demo $(EVENT)
 
 ## deploy-files: render IAM, the Events rule and the commands from your environment into build/deploy (ARGS=--example for the sample)
 deploy-files: $(STAMP)
@@ -41,11 +41,11 @@ deploy-files: $(STAMP)
 ## image-payload: the image's /python tree (pip install, then image/trim_payload.py) into DEST: make image-payload DEST=dir
 image-payload: $(STAMP)
 	@test -n "$(DEST)" || { echo "usage: make image-payload DEST=dir"; exit 2; }
-	$(BIN)/python -m image.payload $(DEST)
+	$(BIN)/python -m devkit.payload $(DEST)
 
 ## bench: payload size, cold start against the floor, peak RSS and warm overhead (figures, not a test)
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m devkit.bench
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

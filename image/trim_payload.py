@@ -4,7 +4,7 @@
 
 Runs in the image's build stage (stdlib only, no project on the path) and in `make image-payload`,
 so the tree the tests run on is the tree the image ships. keep.txt (next to this file) is generated
-by `python -m image.keep_list` from the modules the function really imports; it is never edited by
+by `python -m devkit.keep_list` from the modules the function really imports; it is never edited by
 hand. A line `name` keeps a whole top-level package or module, and the distribution that installed
 it; a line `name.sub` keeps that subpackage of a package that is cut one level down (for `oci`:
 every service package not named is removed, its plain modules stay).
@@ -104,7 +104,7 @@ def trim(tree: Path, keep: KeepList) -> list[str]:
     if missing:
         raise SystemExit(
             f"keep.txt names {', '.join(missing)}, which this install lacks: the requirements changed; "
-            "regenerate the list with `python -m image.keep_list`"
+            "regenerate the list with `python -m devkit.keep_list`"
         )
     removed: list[str] = []
     kept_scripts: set[str] = set()

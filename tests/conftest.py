@@ -10,7 +10,7 @@ import pytest
 from backup_copy import function
 from backup_copy.function import Runtime
 from backup_copy.settings import config_keys, load_settings
-from oci_standin.local import LocalCloud, local_cloud
+from devkit.local import LocalCloud, local_cloud
 from tests.fakes import TOPIC, FakeGateway
 
 CONFIG_KEYS = config_keys()

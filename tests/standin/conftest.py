@@ -6,7 +6,7 @@ from typing import Any
 import oci
 import pytest
 
-from oci_standin import KindName, ResourcePrincipal, StandIn, make_resource_principal
+from devkit.standin import KindName, ResourcePrincipal, StandIn, make_resource_principal
 
 from .support import COPY_DELAY_SECONDS, HOME, REGIONS, ClientFactory, FakeClock, SeedFactory
 

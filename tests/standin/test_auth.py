@@ -9,7 +9,7 @@ from urllib.error import HTTPError
 import oci
 import pytest
 
-from oci_standin import ResourcePrincipal, StandIn, make_resource_principal
+from devkit.standin import ResourcePrincipal, StandIn, make_resource_principal
 
 from .support import AWAY, HOME, ClientFactory, SeedFactory
 

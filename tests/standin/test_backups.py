@@ -3,7 +3,7 @@
 import oci
 import pytest
 
-from oci_standin import ResourcePrincipal, StandIn, make_ocid
+from devkit.standin import ResourcePrincipal, StandIn, make_ocid
 
 from .support import AWAY, HOME, ClientFactory, SeedFactory
 

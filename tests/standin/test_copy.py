@@ -7,7 +7,7 @@ from typing import Any
 import oci
 import pytest
 
-from oci_standin import Fault, KindName, StandIn
+from devkit.standin import Fault, KindName, StandIn
 
 from .support import AWAY, COPY_DELAY_SECONDS, FAR, HOME, ClientFactory, FakeClock, SeedFactory
 

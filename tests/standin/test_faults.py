@@ -3,7 +3,7 @@
 import oci
 import pytest
 
-from oci_standin import Fault, StandIn
+from devkit.standin import Fault, StandIn
 
 from .support import AWAY, HOME, ClientFactory, SeedFactory
 

@@ -1,4 +1,4 @@
-"""`python -m oci_standin` serves in the foreground and prints what a user needs to call it."""
+"""`python -m devkit.standin` serves in the foreground and prints what a user needs to call it."""
 
 import shlex
 import signal
@@ -13,7 +13,7 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def test_the_printed_exports_reach_the_seeded_backup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    command = [sys.executable, "-m", "oci_standin", "--port", "0", "--key-dir", str(tmp_path)]
+    command = [sys.executable, "-m", "devkit.standin", "--port", "0", "--key-dir", str(tmp_path)]
     command += ["--regions", "us-phoenix-1,us-ashburn-1"]
     lines: list[str] = []
     with subprocess.Popen(  # noqa: S603  # this interpreter, fixed arguments

@@ -3,7 +3,7 @@
 import oci
 import pytest
 
-from oci_standin import StandIn
+from devkit.standin import StandIn
 
 from .support import AWAY, HOME, ClientFactory
 

@@ -24,10 +24,10 @@ from hypothesis import strategies as st
 from backup_copy import function
 from backup_copy.deadline import Deadline
 from backup_copy.settings import Settings
-from oci_standin import Message, RecordedRequest
-from oci_standin.fdk_process import FdkProcess
-from oci_standin.local import LocalCloud, local_cloud
-from oci_standin.ocids import make_ocid
+from devkit.fdk_process import FdkProcess
+from devkit.local import LocalCloud, local_cloud
+from devkit.standin import Message, RecordedRequest
+from devkit.standin.ocids import make_ocid
 from tests.events import event_bytes, event_json
 
 BOOT_EVENT = "boot-volume-backup-end.json"

@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 
-from oci_standin import Fault, Message, RecordedRequest, RouteName
-from oci_standin.credentials import make_resource_principal
-from oci_standin.fdk_process import FdkProcess
-from oci_standin.local import LocalCloud, local_cloud
-from oci_standin.ocids import make_ocid
+from devkit.fdk_process import FdkProcess
+from devkit.local import LocalCloud, local_cloud
+from devkit.standin import Fault, Message, RecordedRequest, RouteName
+from devkit.standin.credentials import make_resource_principal
+from devkit.standin.ocids import make_ocid
 from tests.events import event_bytes, event_json
 
 BOOT_EVENT = "boot-volume-backup-end.json"

@@ -1,6 +1,6 @@
 """`make demo` / `make invoke`: one event through the real fdk, against the stand-in or a real tenancy.
 
-    python -m oci_standin.demo events/boot-volume-backup-end.json
+    python -m devkit.demo events/boot-volume-backup-end.json
 
 Local (the default): starts the stand-in, seeds the event's backup in its source region, runs the
 function under the fdk on a unix socket and shows the answer, the new backups and the notice.
@@ -18,8 +18,8 @@ import tempfile
 from pathlib import Path
 
 from backup_copy.settings import config_keys
-from oci_standin.fdk_process import FdkProcess
-from oci_standin.local import LocalCloud, load_event, local_cloud
+from devkit.fdk_process import FdkProcess
+from devkit.local import LocalCloud, load_event, local_cloud
 
 # Function config a user may set for a run; what the local cloud sets (the endpoints, the topic,
 # the principal's region) and everything else about the environment stays out.
@@ -38,7 +38,7 @@ REAL_RUN_KEYS = (
 
 def main(argv: list[str] | None = None) -> int:
     """Run one event; the exit status is 0 when the function answered 200."""
-    parser = argparse.ArgumentParser(prog="python -m oci_standin.demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m devkit.demo", description=__doc__.splitlines()[0])
     parser.add_argument("event", type=Path, help="an event file, e.g. events/boot-volume-backup-end.json")
     args = parser.parse_args(argv)
     body = args.event.read_bytes()

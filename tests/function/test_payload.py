@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from image.payload import PROJECT, cached_payload
-from image.scenarios import SESSIONS, Call, Session, run_sessions
+from devkit.payload import PROJECT, cached_payload
+from devkit.scenarios import SESSIONS, Call, Session, run_sessions
 from image.trim_payload import KeepList, trim
 
 
@@ -64,7 +64,7 @@ def test_a_backup_is_copied_and_announced_by_the_trimmed_payload(payload: Path) 
 @pytest.mark.parametrize("session", SESSIONS, ids=[session.name for session in SESSIONS])
 def test_every_scenario_ends_as_it_should_on_the_trimmed_payload(payload: Path, session: Session) -> None:
     for run in run_sessions(f"{PROJECT}:{payload}", python_flags=("-S",), sessions=(session,)):
-        # A ModuleNotFoundError means the code imports something new: run `python -m image.keep_list`.
+        # A ModuleNotFoundError means the code imports something new: run `python -m devkit.keep_list`.
         assert "ModuleNotFoundError" not in run.logs, run.logs
         assert [(a.call.event, a.status) for a in run.answers] == [
             (call.event, call.expect) for call in session.calls

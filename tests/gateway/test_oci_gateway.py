@@ -11,8 +11,8 @@ from backup_copy.deadline import Deadline
 from backup_copy.errors import PermanentError, TransientError
 from backup_copy.events import BackupKind
 from backup_copy.oci_gateway import Credentials, OciGateway, RetryPolicy, default_credentials
-from oci_standin import Fault
-from oci_standin.local import LocalCloud
+from devkit.local import LocalCloud
+from devkit.standin import Fault
 
 HOME, AWAY = "us-phoenix-1", "us-ashburn-1"
 KINDS = {"boot": BackupKind.BOOT, "volume": BackupKind.VOLUME, "volume_group": BackupKind.VOLUME_GROUP}
@@ -173,7 +173,7 @@ def test_a_transient_failure_gives_up_when_the_deadline_leaves_no_room(cloud: Lo
 def test_unaccepted_credentials_are_permanent_and_say_so(
     cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
-    from oci_standin import make_resource_principal
+    from devkit.standin import make_resource_principal
 
     stranger = make_resource_principal(tmp_path / "stranger", region=HOME)
     for name, value in stranger.env.items():

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from oci_standin.fdk_process import FdkProcess
-from oci_standin.local import LocalCloud
+from devkit.fdk_process import FdkProcess
+from devkit.local import LocalCloud
 from tests.events import event_bytes, event_json
 
 BOOT_EVENT = "boot-volume-backup-end.json"

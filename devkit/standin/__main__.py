@@ -1,16 +1,16 @@
-"""Run the stand-in in the foreground: python -m oci_standin --port 8080 --regions a,b."""
+"""Run the stand-in in the foreground: python -m devkit.standin --port 8080 --regions a,b."""
 
 import argparse
 import shlex
 import threading
 from pathlib import Path
 
-from oci_standin.credentials import make_resource_principal
-from oci_standin.server import StandIn
+from devkit.standin.credentials import make_resource_principal
+from devkit.standin.server import StandIn
 
 
 def _arguments() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m oci_standin", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devkit.standin", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument(

@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from backup_copy.copier import MARKER_TAG, VOLUME_TAG
-from oci_standin import Fault
-from oci_standin.fdk_process import FdkProcess
-from oci_standin.local import LocalCloud
+from devkit.fdk_process import FdkProcess
+from devkit.local import LocalCloud
+from devkit.standin import Fault
 from tests.events import event_bytes, event_json
 
 BOOT_EVENT = "boot-volume-backup-end.json"

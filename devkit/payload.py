@@ -1,6 +1,6 @@
 """`make image-payload DEST=dir`: the image's /python tree, built as the Dockerfile builds it.
 
-    python -m image.payload DEST
+    python -m devkit.payload DEST
 
 `pip install --target` of requirements.txt, then image/trim_payload.py: the same two steps as the
 Dockerfile's build stage, so the tests and the benchmark run on the tree the image ships.
@@ -81,7 +81,7 @@ def cached_payload() -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """Build the payload into the folder given on the command line."""
-    parser = argparse.ArgumentParser(prog="python -m image.payload", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m devkit.payload", description=__doc__.splitlines()[0])
     parser.add_argument("dest", type=Path, help="a new or empty folder")
     build(parser.parse_args(argv).dest)
     return 0

@@ -1,6 +1,6 @@
 """Every kind of event and failure the function handles, run under the real fdk against the stand-in.
 
-`python -m image.keep_list` runs them on a full install to learn what the function imports, and
+`python -m devkit.keep_list` runs them on a full install to learn what the function imports, and
 tests/test_payload.py runs them on the trimmed payload alone to prove that nothing it imports was cut.
 """
 
@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from oci_standin import Fault
-from oci_standin.fdk_process import PROJECT, FdkProcess
-from oci_standin.local import LocalCloud, load_event, local_cloud
+from devkit.fdk_process import PROJECT, FdkProcess
+from devkit.local import LocalCloud, load_event, local_cloud
+from devkit.standin import Fault
 
 EVENTS = PROJECT / "events"
 MALFORMED = tuple(sorted(f"malformed/{path.name}" for path in (EVENTS / "malformed").glob("*.json")))

@@ -17,9 +17,9 @@ from backup_copy.events import BackupKind
 from backup_copy.function import handle
 from backup_copy.settings import load_settings
 from backup_copy.sweep import SWEEP_RESERVE_SECONDS, sweep
-from oci_standin import make_ocid
-from oci_standin.fdk_process import FdkProcess
-from oci_standin.local import LocalCloud
+from devkit.fdk_process import FdkProcess
+from devkit.local import LocalCloud
+from devkit.standin import make_ocid
 
 HOME, AWAY = "us-phoenix-1", "us-ashburn-1"
 SWEEP = b'{"action": "sweep"}'

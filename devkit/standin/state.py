@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 import oci
 
-from oci_standin import wire
-from oci_standin.ocids import make_ocid
+from devkit.standin import wire
+from devkit.standin.ocids import make_ocid
 
 Clock = Callable[[], datetime]
 KindName = Literal["boot", "volume", "volume_group"]

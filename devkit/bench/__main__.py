@@ -1,6 +1,6 @@
 """`make bench`: the four figures of issue 6, measured against the stand-in on this machine.
 
-    python -m bench [--rounds 7] [--burst 50] [--warm 200]
+    python -m devkit.bench [--rounds 7] [--burst 50] [--warm 200]
 
 Every function process runs as the image runs it: the real fdk on a unix socket, `python -S` with only
 the project and the trimmed payload (`make image-payload`) on the path. The floor is bench/floor_func.py
@@ -23,10 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from image.payload import PROJECT, cached_payload
+from devkit.fdk_process import FdkProcess
+from devkit.local import HOME, LocalCloud, local_cloud
+from devkit.payload import PROJECT, cached_payload
 from image.trim_payload import tree_size
-from oci_standin.fdk_process import FdkProcess
-from oci_standin.local import HOME, LocalCloud, local_cloud
 
 AWAY = "us-ashburn-1"
 FLOOR = Path(__file__).resolve().parent / "floor_func.py"
@@ -189,7 +189,7 @@ def run(rounds: int, burst: int, warm: int) -> list[Goal]:
 
 def main(argv: list[str] | None = None) -> int:
     """Measure and print the table."""
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m devkit.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7, help="cold starts of each, alternating")
     parser.add_argument("--burst", type=int, default=50, help="events before reading peak RSS")
     parser.add_argument("--warm", type=int, default=200, help="sequential warm events timed")

@@ -9,7 +9,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from oci_standin.ocids import make_ocid
+from devkit.standin.ocids import make_ocid
 
 RP_VERSION = "2.2"
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import oci
 
-from oci_standin.credentials import ResourcePrincipal, make_resource_principal
-from oci_standin.server import StandIn
-from oci_standin.state import BackupKind
+from devkit.standin.credentials import ResourcePrincipal, make_resource_principal
+from devkit.standin.server import StandIn
+from devkit.standin.state import BackupKind
 
 HOME = "us-phoenix-1"
 REGIONS = (HOME, "us-ashburn-1", "eu-frankfurt-1")

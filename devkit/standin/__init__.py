@@ -1,9 +1,9 @@
 """A local stand-in for the OCI APIs the function calls: Block Storage backups and Notifications."""
 
-from oci_standin.credentials import ResourcePrincipal, make_resource_principal
-from oci_standin.ocids import make_ocid, region_key
-from oci_standin.server import RecordedRequest, StandIn
-from oci_standin.state import Backup, BackupKind, Fault, KindName, Message, RouteName
+from devkit.standin.credentials import ResourcePrincipal, make_resource_principal
+from devkit.standin.ocids import make_ocid, region_key
+from devkit.standin.server import RecordedRequest, StandIn
+from devkit.standin.state import Backup, BackupKind, Fault, KindName, Message, RouteName
 
 __all__ = [
     "Backup",

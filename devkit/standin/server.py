@@ -14,10 +14,10 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from oci_standin import wire
-from oci_standin.ocids import make_ocid
-from oci_standin.signatures import SignatureCheck, SignedRequest, load_public_key, verify_request
-from oci_standin.state import (
+from devkit.standin import wire
+from devkit.standin.ocids import make_ocid
+from devkit.standin.signatures import SignatureCheck, SignedRequest, load_public_key, verify_request
+from devkit.standin.state import (
     SPEC_BY_COLLECTION,
     SPECS,
     ApiError,

@@ -1,0 +1,1 @@
+"""Developer tooling, never shipped: the OCI stand-in, the fdk harness, the demo, payload tools, the bench."""
