@@ -8,13 +8,19 @@ from typing import Any
 from fdk import response
 
 from backup_copy.deadline import Deadline
-from backup_copy.function import handle
+from backup_copy.handler import handle
+from backup_copy.runtime import Runtimes
+
+# Reads nothing yet: the configuration and the OCI clients are made on the first call, then kept.
+RUNTIMES = Runtimes()
 
 
 def handler(ctx: Any, data: io.BytesIO | bytes | None = None) -> response.Response:
-    """Handle one OCI Events delivery."""
+    """Handle one OCI Events delivery (or a sweep request)."""
     body = data.getvalue() if isinstance(data, io.BytesIO) else (data or b"")
-    answer = handle(body, deadline=Deadline.from_header(ctx.Deadline()), call_id=ctx.CallID())
+    answer = handle(
+        body, deadline=Deadline.from_header(ctx.Deadline()), runtimes=RUNTIMES, call_id=ctx.CallID()
+    )
     return response.Response(
         ctx,
         response_data=answer.body,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 from typing import Annotated, Literal, TypeVar
 
 from pydantic import (
@@ -21,38 +20,9 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from backup_copy.backups import BackupKind
 from backup_copy.errors import InvalidEvent
 from backup_copy.ocids import COMPARTMENT, Ocid, parse_ocid
-
-
-class BackupKind(StrEnum):
-    """The three kinds of block storage backup OCI can copy across regions."""
-
-    BOOT = "boot"
-    VOLUME = "volume"
-    VOLUME_GROUP = "volume_group"
-
-    @property
-    def ocid_type(self) -> str:
-        """The resource-type segment of this kind's OCIDs."""
-        return _OCID_TYPES[self]
-
-    @property
-    def label(self) -> str:
-        """How a person names this kind of backup."""
-        return _LABELS[self]
-
-
-_OCID_TYPES = {
-    BackupKind.BOOT: "bootvolumebackup",
-    BackupKind.VOLUME: "volumebackup",
-    BackupKind.VOLUME_GROUP: "volumegroupbackup",
-}
-_LABELS = {
-    BackupKind.BOOT: "boot volume backup",
-    BackupKind.VOLUME: "volume backup",
-    BackupKind.VOLUME_GROUP: "volume group backup",
-}
 
 # Event types are matched in lower case, as Events rules match them. Copy events
 # (copy...backup.begin/.end) are deliberately absent: a copy is never copied again.

@@ -1,12 +1,13 @@
-"""The notification: a title a person understands, and a JSON body with the facts."""
+"""The notification: a title a person understands, and a JSON body with the facts (backup_copy.wire)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 
-from backup_copy.copier import Outcome, Status, new_backup_ids
 from backup_copy.events import printable
+from backup_copy.outcome import Outcome, Status, SweepOutcome, SweepReport
+from backup_copy.wire import notice_body, rpo_json
 
 # ONS refuses bodies over 64 KB; the title is a subject line, kept short.
 MAX_BODY_BYTES = 64 * 1024
@@ -23,7 +24,7 @@ class Notice:
 
 def should_notify(outcome: Outcome) -> bool:
     """New copies, dry-run plans, every failure and every sweep report are announced."""
-    return outcome.report is not None or outcome.status in (
+    return isinstance(outcome, SweepOutcome) or outcome.status in (
         Status.COPIED,
         Status.DRY_RUN,
         Status.FAILED,
@@ -33,70 +34,54 @@ def should_notify(outcome: Outcome) -> bool:
 
 def build_notice(outcome: Outcome) -> Notice:
     """The notice for an outcome; the new backup OCIDs come first in the body."""
-    if outcome.report is not None:
-        return _sweep_notice(outcome)
-    name = (
-        outcome.source_name
-        or outcome.source
-        or ("sweep" if outcome.event_type == "sweep" else "unknown backup")
-    )
-    regions = ", ".join(copy.region for copy in (outcome.new_copies or outcome.copies))
-    if outcome.status is Status.COPIED:
-        title = f"Backup copied to {regions}{' (tags not set)' if outcome.warnings else ''}: {name}"
-    elif outcome.status is Status.DRY_RUN:
-        planned = ", ".join(copy.region for copy in outcome.copies if copy.state == "PLANNED")
-        title = (
-            f"Dry run: backup would be copied to {planned}: {name}"
-            if planned
-            else f"Dry run: every destination already has a copy: {name}"
-        )
-    else:
-        title = f"Backup copy FAILED ({outcome.status.value}): {name}"
-    body: dict[str, object] = {
-        "newBackupIds": new_backup_ids(outcome.new_copies),
-        "status": outcome.status.value,
-        "source": outcome.source,
-        "sourceName": outcome.source_name,
-        "sourceRegion": outcome.source_region,
-        "kind": outcome.kind.value if outcome.kind else None,
-        "regions": [copy.region for copy in outcome.copies] + [f.region for f in outcome.failures],
-        "copies": [copy.to_json() for copy in outcome.copies],
-        "workRequestIds": [c.work_request_id for c in outcome.new_copies if c.work_request_id],
-        "eventId": outcome.event_id,
-        "eventType": outcome.event_type,
-    }
-    if outcome.reason is not None:
-        body["reason"] = outcome.reason
-    if outcome.error_class is not None:
-        body["errorClass"] = outcome.error_class
-    if outcome.failures:
-        body["failures"] = [failure.to_json() for failure in outcome.failures]
-    if outcome.warnings:
-        body["warnings"] = [warning.to_json() for warning in outcome.warnings]
+    if isinstance(outcome, SweepOutcome) and outcome.report is not None:
+        return _sweep_notice(outcome, outcome.report)
+    body = notice_body(outcome)
     text = json.dumps(body, indent=2)
     if len(text.encode()) > MAX_BODY_BYTES:
         # Only a reason quoting hostile input can be this long; the OCIDs matter more than it.
         body["reason"] = str(body.get("reason", ""))[:1000] + " (truncated)"
         text = json.dumps(body, indent=2)
-    return Notice(title=_short(title), body=text)
+    return Notice(title=_short(_title(outcome)), body=text)
 
 
-def _sweep_notice(outcome: Outcome) -> Notice:
-    assert outcome.report is not None  # noqa: S101  # the caller checked
-    report = outcome.report
-    body: dict[str, object] = {
-        "newBackupIds": new_backup_ids(outcome.new_copies),
-        "status": outcome.status.value,
-        "reason": outcome.reason,
-        "errorClass": outcome.error_class,
-        **report.to_json(),
-    }
+def _title(outcome: Outcome) -> str:
+    if isinstance(outcome, SweepOutcome):
+        return f"Backup copy FAILED ({outcome.status.value}): sweep"
+    name = outcome.source_name or outcome.source or "unknown backup"
+    regions = ", ".join(copy.region for copy in (outcome.new_copies or outcome.copies))
+    if outcome.status is Status.COPIED:
+        return f"Backup copied to {regions}{' (tags not set)' if outcome.warnings else ''}: {name}"
+    if outcome.status is Status.DRY_RUN:
+        planned = ", ".join(copy.region for copy in outcome.copies if copy.state == "PLANNED")
+        if planned:
+            return f"Dry run: backup would be copied to {planned}: {name}"
+        return f"Dry run: every destination already has a copy: {name}"
+    return f"Backup copy FAILED ({outcome.status.value}): {name}"
+
+
+def sweep_title(report: SweepReport, *, dry_run: bool) -> str:
+    """A subject line a person can act on."""
+    verb = "would copy" if dry_run else "copied"
+    parts = [f"{verb} {len(report.copied)}"]
+    if report.expired:
+        parts.append(f"{'would delete' if dry_run else 'deleted'} {len(report.expired)}")
+    if report.failures:
+        parts.append(f"{len(report.failures)} FAILED")
+    if report.left:
+        parts.append(f"{len(report.left)} left for the next run")
+    parts.append(f"{len(report.flagged)} past RPO" if report.flagged else "RPO met")
+    return f"Backup sweep of {report.source_region}: " + ", ".join(parts)
+
+
+def _sweep_notice(outcome: SweepOutcome, report: SweepReport) -> Notice:
+    body = notice_body(outcome)
     text = json.dumps(body, indent=2)
     if len(text.encode()) > MAX_BODY_BYTES:
         # A very large sweep: the flagged volumes matter most, then the rest as far as it fits.
-        body["rpo"] = [line.to_json() for line in report.flagged]
+        body["rpo"] = [rpo_json(line) for line in report.flagged]
         text = _fit(body)
-    return Notice(title=_short(report.title(outcome.status is Status.DRY_RUN)), body=text)
+    return Notice(title=_short(sweep_title(report, dry_run=outcome.status is Status.DRY_RUN)), body=text)
 
 
 def _fit(body: dict[str, object]) -> str:

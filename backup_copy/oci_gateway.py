@@ -1,6 +1,6 @@
 """The OCI gateway: the one module that imports the `oci` SDK.
 
-It implements the copier's ports (BackupStore, Notifier) with Block Storage and Notifications
+It implements the ports (backup_copy.ports) (BackupStore, Notifier) with Block Storage and Notifications
 clients, signed by the function's resource principal, built on first use and cached per region for
 warm invocations. Every call is retried while the invocation's deadline allows, and every SDK
 failure leaves here as one of the errors in backup_copy.errors.
@@ -14,7 +14,6 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 from threading import Lock
 from typing import Any, TypeVar
 
@@ -32,10 +31,9 @@ from oci.core.models import (
 from oci.ons import NotificationDataPlaneClient
 from oci.ons.models import MessageDetails
 
-from backup_copy.copier import MARKER_TAG, BackupCopy, CopyRequest, SourceBackup
+from backup_copy.backups import MARKER_TAG, Backup, BackupCopy, BackupKind, CopyRequest
 from backup_copy.deadline import Deadline
 from backup_copy.errors import ConfigurationError, Failed, PermanentError, TransientError
-from backup_copy.events import BackupKind
 from backup_copy.ocids import parse_ocid
 
 log = logging.getLogger(__name__)
@@ -43,14 +41,6 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 # The shortest read timeout an attempt gets, however close the deadline.
 MIN_READ_TIMEOUT = 0.5
-
-
-@cache
-def known_regions() -> dict[str, str]:
-    """Every region the installed SDK knows, by short key (iad) and by identifier (us-ashburn-1)."""
-    regions = {name: name for name in oci.regions.REGIONS}
-    regions.update(oci.regions.REGIONS_SHORT_NAMES)
-    return regions
 
 
 @dataclass(frozen=True)
@@ -180,16 +170,16 @@ class OciGateway:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = Lock()
 
-    # --- the copier's BackupStore port ---------------------------------------------------------
+    # --- the BackupStore port ---------------------------------------------------------
 
-    def get_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> SourceBackup:
+    def get_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> Backup:
         """Read a backup in its own region."""
         api = _APIS[kind]
         client = self._client("iaas", region)
         data = self._call("get", region, deadline, getattr(client, api.get), backup_id, kind=kind).data
         return self._source(kind, region, data)
 
-    def find_copies(self, source: SourceBackup, region: str, deadline: Deadline) -> list[BackupCopy]:
+    def find_copies(self, source: Backup, region: str, deadline: Deadline) -> list[BackupCopy]:
         """Every copy of `source` in `region` (copies land in the source's compartment)."""
         api = _APIS[source.kind]
         filters = {api.list_filter: source.id} if api.list_filter else {}
@@ -205,7 +195,7 @@ class OciGateway:
             if getattr(item, api.source_field, None) == source.id
         ]
 
-    def copy_backup(self, source: SourceBackup, request: CopyRequest, deadline: Deadline) -> BackupCopy:
+    def request_copy(self, source: Backup, request: CopyRequest, deadline: Deadline) -> BackupCopy:
         """Ask the SOURCE region to copy `source`; the destination travels in the body."""
         api = _APIS[source.kind]
         client = self._client("iaas", source.region)
@@ -234,7 +224,7 @@ class OciGateway:
             display_name=response.data.display_name,
         )
 
-    def tag_copy(self, source: SourceBackup, copy: BackupCopy, deadline: Deadline) -> None:
+    def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline) -> None:
         """Set the source's tags and the marker on the copy, in the copy's region.
 
         The copy API has no tag field, and whether OCI carries tags over is unconfirmed, so they
@@ -255,7 +245,7 @@ class OciGateway:
 
     def list_backups(
         self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline
-    ) -> list[SourceBackup]:
+    ) -> list[Backup]:
         """Every backup of a kind in a compartment and region (the sweep's view)."""
         return [
             self._source(kind, region, item) for item in self._list(kind, compartment_id, region, deadline)
@@ -390,8 +380,8 @@ class OciGateway:
                 self._retry.sleep(pause)
 
     @staticmethod
-    def _source(kind: BackupKind, region: str, data: Any) -> SourceBackup:
-        return SourceBackup(
+    def _source(kind: BackupKind, region: str, data: Any) -> Backup:
+        return Backup(
             id=data.id,
             kind=kind,
             region=region,
@@ -510,5 +500,4 @@ __all__ = [
     "RetryPolicy",
     "classify",
     "default_credentials",
-    "known_regions",
 ]

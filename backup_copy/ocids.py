@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from backup_copy.regions import region_identifier
+
 # ocid1.<resource type>.<realm>.<region>[.<future use>].<unique id>. Lower-case letters, digits and
 # the region's hyphens only: nothing that could change a request path (no "/", "?", "%", spaces or
 # control characters), since OCIDs end up in URLs.
@@ -40,11 +42,3 @@ def parse_ocid(value: str, *, resource_type: str) -> Ocid:
     if region is None:
         raise ValueError(f"unknown region key {match['region']!r} in the OCID")
     return Ocid(value=value, resource_type=match["type"], realm=match["realm"], region=region)
-
-
-def region_identifier(key: str) -> str | None:
-    """The region identifier (us-ashburn-1) for a short key (iad) or identifier, if OCI knows it."""
-    # The SDK's region table is the authority; the gateway is the one module that reads the SDK.
-    from backup_copy.oci_gateway import known_regions
-
-    return known_regions().get(key.lower())

@@ -1,16 +1,22 @@
-"""The function's configuration: fn config keys, read from the environment once and validated."""
+"""The function's configuration: fn config keys, read from a mapping (the environment) and validated.
+
+A plain pydantic model rather than pydantic-settings: the values come from whatever mapping the
+caller gives (os.environ in the function, a dict in deploy/ and the tests), or as typed values.
+"""
 
 from __future__ import annotations
 
+import os
 import string
-from typing import Annotated, TypeVar
+from collections.abc import Mapping
+from typing import TypeVar
 
-from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from backup_copy.errors import ConfigurationError
 from backup_copy.ocids import COMPARTMENT as _COMPARTMENT
-from backup_copy.ocids import parse_ocid, region_identifier
+from backup_copy.ocids import parse_ocid
+from backup_copy.regions import region_identifier
 
 DEFAULT_DISPLAY_NAME_TEMPLATE = "{name} (copy from {source_region})"
 # What a display name template may use; anything else is refused when the config is read.
@@ -19,10 +25,10 @@ MAX_DISPLAY_NAME = 255
 SOURCE_TYPES = frozenset({"MANUAL", "SCHEDULED"})
 
 
-class NoticeSettings(BaseSettings):
+class NoticeSettings(BaseModel):
     """Where notices go: read on its own too, so a bad key elsewhere can still be announced."""
 
-    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     notification_topic_id: str
     oci_endpoint_template: str | None = None
@@ -48,16 +54,16 @@ class NoticeSettings(BaseSettings):
 class Settings(NoticeSettings):
     """Every key the function reads; environment names are the upper-case field names."""
 
-    destination_regions: Annotated[tuple[str, ...], NoDecode]
-    destination_kms_key_ids: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    destination_regions: tuple[str, ...]
+    destination_kms_key_ids: dict[str, str] = Field(default_factory=dict)
     display_name_template: str = DEFAULT_DISPLAY_NAME_TEMPLATE
     dry_run: bool = False
     # Filters: a backup that fails one is ignored (200) with the reason, and nothing is copied.
-    required_tag: Annotated[tuple[str, str] | None, NoDecode] = None
-    compartment_ids: Annotated[frozenset[str], NoDecode] = frozenset()
-    source_types: Annotated[frozenset[str], NoDecode] = SOURCE_TYPES
+    required_tag: tuple[str, str] | None = None
+    compartment_ids: frozenset[str] = frozenset()
+    source_types: frozenset[str] = SOURCE_TYPES
     # The sweep ({"action": "sweep"}): catch-up, retention and the RPO report.
-    sweep_compartment_ids: Annotated[frozenset[str], NoDecode] = frozenset()
+    sweep_compartment_ids: frozenset[str] = frozenset()
     sweep_lookback_hours: float = Field(default=24.0, gt=0, le=24 * 90)
     sweep_region: str | None = None
     # Set by OCI Functions: the function's own region, the sweep's source region by default.
@@ -69,10 +75,11 @@ class Settings(NoticeSettings):
     @field_validator("destination_regions", mode="before")
     @classmethod
     def _split_regions(cls, value: object) -> tuple[str, ...]:
-        if not isinstance(value, str):
+        items = _items(value)
+        if items is None:
             raise ValueError("a comma-separated list of region identifiers, e.g. us-ashburn-1")
         regions: list[str] = []
-        for item in (part.strip().lower() for part in value.split(",")):
+        for item in (part.strip().lower() for part in items):
             if not item:
                 continue
             if region_identifier(item) != item:
@@ -86,12 +93,13 @@ class Settings(NoticeSettings):
     @field_validator("destination_kms_key_ids", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> dict[str, str]:
-        if value == {}:  # pydantic-settings' own reading of an unset dict field
-            return {}
-        if not isinstance(value, str):
+        if isinstance(value, Mapping):
+            value = [f"{region}={key}" for region, key in value.items()]
+        items = _items(value)
+        if items is None:
             raise ValueError("a comma-separated list of region=keyOCID")
         keys: dict[str, str] = {}
-        for item in (part.strip() for part in value.split(",")):
+        for item in (str(part).strip() for part in items):
             if not item:
                 continue
             region, sep, key = (side.strip() for side in item.partition("="))
@@ -109,6 +117,8 @@ class Settings(NoticeSettings):
     def _split_tag(cls, value: object) -> tuple[str, str] | None:
         if value is None or value == "":
             return None
+        if isinstance(value, tuple) and len(value) == 2:
+            value = f"{value[0]}={value[1]}"
         key, sep, tag_value = str(value).partition("=")
         if not sep or not key.strip():
             raise ValueError("a freeform tag as key=value, e.g. backup-dr=true")
@@ -117,9 +127,10 @@ class Settings(NoticeSettings):
     @field_validator("compartment_ids", "sweep_compartment_ids", mode="before")
     @classmethod
     def _split_compartments(cls, value: object) -> frozenset[str]:
-        if not isinstance(value, str):
-            return frozenset()
-        ids = frozenset(part.strip() for part in value.split(",") if part.strip())
+        items = _items(value)
+        if items is None:
+            raise ValueError("a comma-separated list of compartment OCIDs")
+        ids = frozenset(part.strip() for part in items if part.strip())
         for compartment in ids:
             if not _COMPARTMENT.fullmatch(compartment):
                 raise ValueError(f"{compartment!r} is not a compartment or tenancy OCID")
@@ -142,9 +153,12 @@ class Settings(NoticeSettings):
     @field_validator("source_types", mode="before")
     @classmethod
     def _split_source_types(cls, value: object) -> frozenset[str]:
-        if not isinstance(value, str) or not value.strip():
+        items = _items(value)
+        if items is None:
+            raise ValueError("a comma-separated list: MANUAL, SCHEDULED or both")
+        types = frozenset(part.strip().upper() for part in items if part.strip())
+        if not types:
             return SOURCE_TYPES
-        types = frozenset(part.strip().upper() for part in value.split(",") if part.strip())
         unknown = sorted(types - SOURCE_TYPES)
         if unknown:
             raise ValueError(f"unknown source type {', '.join(unknown)}; use MANUAL, SCHEDULED or both")
@@ -189,27 +203,46 @@ class Settings(NoticeSettings):
         return rendered[:MAX_DISPLAY_NAME] or name[:MAX_DISPLAY_NAME]
 
 
+def _items(value: object) -> list[str] | None:
+    """A comma-separated string, or an already-split collection of strings; None for anything else."""
+    if isinstance(value, str):
+        return value.split(",")
+    if isinstance(value, (list, tuple, set, frozenset)) and all(isinstance(item, str) for item in value):
+        return sorted(value) if isinstance(value, (set, frozenset)) else list(value)
+    return None
+
+
 def config_keys() -> tuple[str, ...]:
     """Every environment variable the settings read, as upper-case names."""
     return tuple(name.upper() for name in Settings.model_fields)
 
 
-def load_settings() -> Settings:
-    """Read and validate the configuration; ConfigurationError names each bad key."""
-    return _load(Settings)
+def load_settings(environ: Mapping[str, object] | None = None) -> Settings:
+    """Read and validate the configuration (os.environ unless given); ConfigurationError names each bad key.
+
+    Keys are the upper-case field names, as fn config sets them; values are strings as the
+    environment holds them, or already typed.
+    """
+    return _load(Settings, os.environ if environ is None else environ)
 
 
-def load_notice_settings() -> NoticeSettings:
+def load_notice_settings(environ: Mapping[str, object] | None = None) -> NoticeSettings:
     """Only the keys a notice needs, for announcing a configuration that is otherwise bad."""
-    return _load(NoticeSettings)
+    return _load(NoticeSettings, os.environ if environ is None else environ)
 
 
 _Loaded = TypeVar("_Loaded", bound=NoticeSettings)
 
 
-def _load(model: type[_Loaded]) -> _Loaded:
+def _load(model: type[_Loaded], environ: Mapping[str, object]) -> _Loaded:
+    fields = set(model.model_fields)
+    # The upper-case spelling is fn config's; a lower-case one is accepted when it is the only one.
+    values = {key: value for key, value in environ.items() if key in fields}
+    values.update(
+        (key.lower(), value) for key, value in environ.items() if key.lower() in fields and key.isupper()
+    )
     try:
-        return model()  # required fields come from the environment
+        return model.model_validate(values)
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_url=False, include_input=False):

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
 
 from backup_copy.errors import ConfigurationError
 from backup_copy.events import CompartmentId
-from backup_copy.oci_gateway import known_regions
-from backup_copy.ocids import parse_ocid, region_identifier
+from backup_copy.ocids import parse_ocid
+from backup_copy.regions import REGION_KEYS, region_identifier
 from backup_copy.settings import Settings, load_settings
 
 # The function's own keys, as load_settings() reads them from the environment.
@@ -114,7 +112,7 @@ class DeployConfig(BaseModel):
 
 def region_key(region: str) -> str:
     """The short key (phx) that policy conditions such as request.region compare against."""
-    keys = [key for key, name in known_regions().items() if name == region and key != region]
+    keys = [key for key, name in REGION_KEYS.items() if name == region]
     if len(keys) != 1:
         raise ConfigurationError(f"no single short key for region {region} in the installed SDK")
     return keys[0]
@@ -125,12 +123,11 @@ def load_deploy_config(
 ) -> DeployConfig:
     """Read the function's settings through load_settings() and the deployment facts beside them.
 
-    `environ` stands in for the process environment while the function's settings are read, so an
-    example or a test renders from exactly the values it names. `overrides` (from flags) win over
-    the DEPLOY_* variables. Raises ConfigurationError naming each missing or bad value.
+    The function's keys are read from `environ` alone, so an example or a test renders from exactly
+    the values it names. `overrides` (from flags) win over the DEPLOY_* variables. Raises
+    ConfigurationError naming each missing or bad value.
     """
-    with _environment({key: environ[key] for key in FUNCTION_KEYS if key in environ}):
-        settings = load_settings()
+    settings = load_settings({key: environ[key] for key in FUNCTION_KEYS if key in environ})
     facts = {field: environ[key] for field, key in DEPLOY_KEYS.items() if environ.get(key)}
     facts.update({field: value for field, value in (overrides or {}).items() if value})
     backups = facts.get("backup_compartment_id")
@@ -151,21 +148,3 @@ def load_deploy_config(
                 message = "is required but not set"
             problems.append(f"{where}: {message}" if where else message)
         raise ConfigurationError("invalid deployment settings: " + "; ".join(problems)) from None
-
-
-@contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    # load_settings() reads only the process environment: set exactly the function's keys named in
-    # `values` for the duration of the read, and put everything back afterwards.
-    saved = {key: os.environ.get(key) for key in FUNCTION_KEYS}
-    try:
-        for key in FUNCTION_KEYS:
-            os.environ.pop(key, None)
-        os.environ.update(values)
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

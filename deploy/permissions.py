@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from backup_copy.events import BackupKind
+from backup_copy.backups import BackupKind
 from deploy.config import DeployConfig, region_key
 
 VERBS = ("inspect", "read", "use", "manage")

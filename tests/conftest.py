@@ -7,18 +7,26 @@ from pathlib import Path
 
 import pytest
 
-from backup_copy import function
-from backup_copy.function import Runtime
-from backup_copy.settings import config_keys, load_settings
+from backup_copy.runtime import Runtimes
+from backup_copy.settings import config_keys
 from devkit.local import LocalCloud, local_cloud
 from tests.fakes import TOPIC, FakeGateway
 
 CONFIG_KEYS = config_keys()
 
 
+Config = dict[str, str]
+
+
 @pytest.fixture
-def config(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """A valid configuration (two destinations); tests change keys through the returned patcher."""
+def config() -> Config:
+    """A valid configuration (two destinations), as fn config gives it; tests change keys in place."""
+    return {"DESTINATION_REGIONS": "us-ashburn-1,eu-frankfurt-1", "NOTIFICATION_TOPIC_ID": TOPIC}
+
+
+@pytest.fixture
+def config_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """The same configuration in the process environment, for code that reads it there."""
     for key in CONFIG_KEYS:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("DESTINATION_REGIONS", "us-ashburn-1,eu-frankfurt-1")
@@ -27,12 +35,15 @@ def config(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 
 @pytest.fixture
-def fake_runtime(config: pytest.MonkeyPatch) -> Iterator[FakeGateway]:
-    """The function wired to a FakeGateway, as the composition root would wire the real one."""
-    gateway = FakeGateway()
-    config.setattr(function, "_runtime", Runtime(load_settings(), gateway))
-    yield gateway
-    function.reset_runtime()
+def fake_runtime() -> FakeGateway:
+    """Block Storage and Notifications in memory."""
+    return FakeGateway()
+
+
+@pytest.fixture
+def runtimes(config: Config, fake_runtime: FakeGateway) -> Runtimes:
+    """The composition root wired to the fake gateway, reading `config` on first use."""
+    return Runtimes(config, gateway=lambda _: fake_runtime)
 
 
 @pytest.fixture

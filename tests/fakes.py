@@ -1,14 +1,13 @@
-"""Hand-written fakes of the copier's ports: they keep state and record what they were asked."""
+"""Hand-written fakes of the ports (backup_copy.ports): they keep state and record what they were asked."""
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field, replace
 
-from backup_copy.copier import BackupCopy, CopyRequest, SourceBackup
+from backup_copy.backups import Backup, BackupCopy, BackupKind, CopyRequest
 from backup_copy.deadline import Deadline
 from backup_copy.errors import Failed, PermanentError
-from backup_copy.events import BackupKind
 
 COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaa4vggyw2zmbrcwxnwbzfkdcyvkcpqxadmcdwaeb6v6uqpfrw4tuxq"
 TOPIC = "ocid1.onstopic.oc1.phx.aaaaaaaatopicforbackupcopynoticesxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -18,7 +17,7 @@ TOPIC = "ocid1.onstopic.oc1.phx.aaaaaaaatopicforbackupcopynoticesxxxxxxxxxxxxxxx
 class FakeGateway:
     """Block Storage and Notifications in memory."""
 
-    backups: dict[str, SourceBackup] = field(default_factory=dict)
+    backups: dict[str, Backup] = field(default_factory=dict)
     copies: dict[str, list[BackupCopy]] = field(default_factory=dict)
     copy_requests: list[tuple[str, CopyRequest]] = field(default_factory=list)
     published: list[tuple[str, str, str]] = field(default_factory=list)
@@ -38,9 +37,9 @@ class FakeGateway:
         source_backup_id: str | None = None,
         region: str = "us-phoenix-1",
         source_type: str = "MANUAL",
-    ) -> SourceBackup:
+    ) -> Backup:
         """Put a backup in the fake store."""
-        backup = SourceBackup(
+        backup = Backup(
             id=backup_id,
             kind=kind,
             region=region,
@@ -55,19 +54,19 @@ class FakeGateway:
         self.backups[backup_id] = backup
         return backup
 
-    def get_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> SourceBackup:
+    def get_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> Backup:
         """Read a backup; 404 as OCI would."""
         self.calls.append(f"get {region}")
         if backup_id not in self.backups:
             raise PermanentError("not found", operation="get", region=region, http_status=404)
         return self.backups[backup_id]
 
-    def find_copies(self, source: SourceBackup, region: str, deadline: Deadline) -> list[BackupCopy]:
+    def find_copies(self, source: Backup, region: str, deadline: Deadline) -> list[BackupCopy]:
         """Copies of a source in a region."""
         self.calls.append(f"list {region}")
         return list(self.copies.get(f"{source.id}|{region}", []))
 
-    def copy_backup(self, source: SourceBackup, request: CopyRequest, deadline: Deadline) -> BackupCopy:
+    def request_copy(self, source: Backup, request: CopyRequest, deadline: Deadline) -> BackupCopy:
         """Make a copy, or fail as configured."""
         region = request.destination_region
         self.calls.append(f"copy {region}")
@@ -84,7 +83,7 @@ class FakeGateway:
         self.copies.setdefault(f"{source.id}|{region}", []).append(copy)
         return copy
 
-    def tag_copy(self, source: SourceBackup, copy: BackupCopy, deadline: Deadline) -> None:
+    def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline) -> None:
         """Tag a copy, or fail as configured."""
         self.calls.append(f"tag {copy.region}")
         if self.fail_tag is not None:
@@ -98,7 +97,7 @@ class FakeGateway:
 
     def list_backups(
         self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline
-    ) -> list[SourceBackup]:
+    ) -> list[Backup]:
         """The sources held in a region (the sweep's listing; its tests use the stand-in)."""
         self.calls.append(f"list-all {region}")
         return [b for b in self.backups.values() if b.region == region and b.kind is kind]

@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 import pytest
 
-from backup_copy.events import BackupKind
+from backup_copy.backups import BackupKind
 from deploy.config import EXAMPLE_ENVIRONMENT, DeployConfig, load_deploy_config
 from deploy.permissions import Need, Principal, function_needs, granted_permissions
 from deploy.policy_check import PolicySyntaxError, grants, missing, parse, parse_all, unused

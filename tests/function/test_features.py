@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from backup_copy.copier import MARKER_TAG, VOLUME_TAG
+from backup_copy.backups import MARKER_TAG, VOLUME_TAG
 from devkit.fdk_process import FdkProcess
 from devkit.local import LocalCloud
 from devkit.standin import Fault

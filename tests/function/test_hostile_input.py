@@ -21,8 +21,9 @@ from hypothesis import event as label_example
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backup_copy import function
 from backup_copy.deadline import Deadline
+from backup_copy.handler import handle
+from backup_copy.runtime import Runtimes
 from backup_copy.settings import Settings
 from devkit.fdk_process import FdkProcess
 from devkit.local import LocalCloud, local_cloud
@@ -352,6 +353,7 @@ class PropertyWorld:
 
     cloud: LocalCloud
     seeded: tuple[str, ...]
+    runtimes: Runtimes
 
 
 @pytest.fixture(scope="module")
@@ -388,11 +390,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PropertyWorld]:
                 lifecycle_state="FAULTY",
             )
         )
-        function.reset_runtime()
-        try:
-            yield PropertyWorld(cloud, tuple(seeded))
-        finally:
-            function.reset_runtime()
+        yield PropertyWorld(cloud, tuple(seeded), Runtimes())
 
 
 def unique_parts(min_size: int = 10) -> st.SearchStrategy[str]:
@@ -516,7 +514,7 @@ def test_generated_events_never_escape_and_only_validated_ocids_reach_a_request_
     standin = world.cloud.standin
     standin.clear_requests()
 
-    answer = function.handle(body, deadline=Deadline.after(30.0), call_id="property")
+    answer = handle(body, deadline=Deadline.after(30.0), runtimes=world.runtimes, call_id="property")
 
     parsed = json.loads(answer.body)
     label_example(parsed["status"])  # pytest --hypothesis-show-statistics shows how the examples spread

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from backup_copy import function
-from backup_copy.copier import MARKER_TAG, VOLUME_TAG, BackupCopy, CopyRequest, Gateway, SourceBackup
+from backup_copy.backups import MARKER_TAG, VOLUME_TAG, Backup, BackupCopy, BackupKind, CopyRequest
 from backup_copy.deadline import Deadline
-from backup_copy.events import BackupKind
-from backup_copy.function import handle
+from backup_copy.handler import handle
+from backup_copy.ports import Gateway
+from backup_copy.runtime import Runtimes
 from backup_copy.settings import load_settings
-from backup_copy.sweep import SWEEP_RESERVE_SECONDS, sweep
+from backup_copy.sweep import SWEEP_RESERVE_SECONDS, run_sweep
 from devkit.fdk_process import FdkProcess
 from devkit.local import LocalCloud
 from devkit.standin import make_ocid
@@ -97,20 +96,19 @@ def seed_estate(cloud: LocalCloud) -> Estate:
 
 
 @pytest.fixture
-def sweeping(cloud: LocalCloud, config: pytest.MonkeyPatch) -> Iterator[LocalCloud]:
+def sweeping(cloud: LocalCloud, config_env: pytest.MonkeyPatch) -> LocalCloud:
     """The function configured for sweeps of the principal's compartment, wired to the stand-in."""
     for key, value in cloud.function_env(AWAY).items():
-        config.setenv(key, value)
-    config.setenv("SWEEP_COMPARTMENT_IDS", cloud.principal.compartment_id)
-    config.setenv("RETENTION_DAYS", "30")
-    config.setenv("RPO_HOURS", "24")
-    function.reset_runtime()
-    yield cloud
-    function.reset_runtime()
+        config_env.setenv(key, value)
+    config_env.setenv("SWEEP_COMPARTMENT_IDS", cloud.principal.compartment_id)
+    config_env.setenv("RETENTION_DAYS", "30")
+    config_env.setenv("RPO_HOURS", "24")
+    return cloud
 
 
-def run_sweep(seconds: float = 60) -> tuple[int, dict[str, Any]]:
-    answer = handle(SWEEP, deadline=Deadline.after(seconds))
+def invoke_sweep(seconds: float = 60) -> tuple[int, dict[str, Any]]:
+    # A new Runtimes reads the configuration the test has just set, as a new container would.
+    answer = handle(SWEEP, deadline=Deadline.after(seconds), runtimes=Runtimes())
     return answer.status_code, json.loads(answer.body)
 
 
@@ -124,7 +122,7 @@ def live_copies_of(cloud: LocalCloud, source: str) -> list[Any]:
 
 def test_a_sweep_copies_what_events_missed_expires_old_copies_and_reports(sweeping: LocalCloud) -> None:
     estate = seed_estate(sweeping)
-    status, answer = run_sweep()
+    status, answer = invoke_sweep()
     assert (status, answer["status"]) == (200, "copied")
     report = answer["sweep"]
 
@@ -153,22 +151,23 @@ def test_a_sweep_copies_what_events_missed_expires_old_copies_and_reports(sweepi
 
 def test_a_second_sweep_makes_no_duplicate_and_deletes_nothing_more(sweeping: LocalCloud) -> None:
     seed_estate(sweeping)
-    run_sweep()
+    invoke_sweep()
     before = {b.id: b.lifecycle_state for b in sweeping.standin.backups(AWAY)}
     sweeping.standin.forget_retry_tokens()
-    status, answer = run_sweep()
+    status, answer = invoke_sweep()
     assert (status, answer["status"]) == (200, "already_copied")
     assert answer["sweep"]["copied"] == []
     assert answer["sweep"]["expired"] == []
     assert {b.id: b.lifecycle_state for b in sweeping.standin.backups(AWAY)} == before
 
 
-def test_a_dry_run_sweep_plans_and_changes_nothing(sweeping: LocalCloud, config: pytest.MonkeyPatch) -> None:
-    config.setenv("DRY_RUN", "true")
-    function.reset_runtime()
+def test_a_dry_run_sweep_plans_and_changes_nothing(
+    sweeping: LocalCloud, config_env: pytest.MonkeyPatch
+) -> None:
+    config_env.setenv("DRY_RUN", "true")
     estate = seed_estate(sweeping)
     before = {b.id: b.lifecycle_state for b in sweeping.standin.backups(AWAY)}
-    status, answer = run_sweep()
+    status, answer = invoke_sweep()
     assert (status, answer["status"]) == (200, "dry_run")
     assert sorted(e["id"] for e in answer["sweep"]["expired"]) == sorted(estate.expired)
     assert not any(e["deleted"] for e in answer["sweep"]["expired"])
@@ -182,7 +181,7 @@ def test_a_dry_run_sweep_plans_and_changes_nothing(sweeping: LocalCloud, config:
 
 def test_a_sweep_short_of_time_says_what_is_left_and_the_next_one_finishes(sweeping: LocalCloud) -> None:
     estate = seed_estate(sweeping)
-    status, answer = run_sweep(seconds=SWEEP_RESERVE_SECONDS - 1)
+    status, answer = invoke_sweep(seconds=SWEEP_RESERVE_SECONDS - 1)
     assert (status, answer["status"]) == (502, "failed")
     assert answer["reason"] == "time ran out with 2 backup(s) left for the next sweep"
     assert sorted(answer["sweep"]["left"]) == sorted([estate.missed, estate.refaulted])
@@ -193,21 +192,20 @@ def test_a_sweep_short_of_time_says_what_is_left_and_the_next_one_finishes(sweep
     assert [r for r in sweeping.standin.requests if r.route in ("copy", "delete")] == []
     [notice] = sweeping.standin.messages(sweeping.topic_id)
     assert "2 left for the next run" in str(notice.title)
-    status, answer = run_sweep()
+    status, answer = invoke_sweep()
     assert sorted(c["source"] for c in answer["sweep"]["copied"]) == sorted([estate.missed, estate.refaulted])
     assert answer["sweep"]["left"] == []
 
 
-def test_a_sweep_needs_its_compartments(sweeping: LocalCloud, config: pytest.MonkeyPatch) -> None:
-    config.delenv("SWEEP_COMPARTMENT_IDS")
-    function.reset_runtime()
-    status, answer = run_sweep()
+def test_a_sweep_needs_its_compartments(sweeping: LocalCloud, config_env: pytest.MonkeyPatch) -> None:
+    config_env.delenv("SWEEP_COMPARTMENT_IDS")
+    status, answer = invoke_sweep()
     assert (status, answer["status"]) == (502, "failed")
     assert "SWEEP_COMPARTMENT_IDS" in answer["reason"]
 
 
 def test_an_unknown_action_is_rejected(sweeping: LocalCloud) -> None:
-    answer = handle(b'{"action": "purge"}', deadline=Deadline.after(30))
+    answer = handle(b'{"action": "purge"}', deadline=Deadline.after(30), runtimes=Runtimes())
     assert answer.status_code == 502
     assert "action: Input should be 'sweep'" in json.loads(answer.body)["reason"]
 
@@ -229,21 +227,21 @@ class SlowDeletes:
     def __init__(self, gateway: Gateway, clock: list[float], seconds: float) -> None:
         self.gateway, self.clock, self.seconds = gateway, clock, seconds
 
-    def get_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> SourceBackup:
+    def get_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> Backup:
         return self.gateway.get_backup(kind, backup_id, region, deadline)
 
-    def find_copies(self, source: SourceBackup, region: str, deadline: Deadline) -> list[BackupCopy]:
+    def find_copies(self, source: Backup, region: str, deadline: Deadline) -> list[BackupCopy]:
         return self.gateway.find_copies(source, region, deadline)
 
-    def copy_backup(self, source: SourceBackup, request: CopyRequest, deadline: Deadline) -> BackupCopy:
-        return self.gateway.copy_backup(source, request, deadline)
+    def request_copy(self, source: Backup, request: CopyRequest, deadline: Deadline) -> BackupCopy:
+        return self.gateway.request_copy(source, request, deadline)
 
-    def tag_copy(self, source: SourceBackup, copy: BackupCopy, deadline: Deadline) -> None:
+    def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline) -> None:
         self.gateway.tag_copy(source, copy, deadline)
 
     def list_backups(
         self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline
-    ) -> list[SourceBackup]:
+    ) -> list[Backup]:
         return self.gateway.list_backups(kind, compartment_id, region, deadline)
 
     def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
@@ -254,10 +252,10 @@ class SlowDeletes:
 def test_retention_stops_before_the_deadline_and_leaves_the_rest(sweeping: LocalCloud) -> None:
     estate = seed_estate(sweeping)
     clock = [0.0]
-    store = SlowDeletes(function.runtime().gateway, clock, seconds=4.0)
+    store = SlowDeletes(Runtimes().runtime().gateway, clock, seconds=4.0)
     # 10 s at the start: room for the catch-up and one delete, not for a second one.
     deadline = Deadline(expires_at=SWEEP_RESERVE_SECONDS + 2, clock=lambda: clock[0])
-    outcome = sweep(load_settings(), store, deadline, datetime.now(UTC))
+    outcome = run_sweep(load_settings(), store, deadline, datetime.now(UTC))
     assert outcome.report is not None
     assert len(outcome.report.expired) == 1
     assert outcome.report.expired[0].id in estate.expired

@@ -6,10 +6,9 @@ from typing import Any
 
 import pytest
 
-from backup_copy.copier import CopyRequest, retry_token
+from backup_copy.backups import BackupKind, CopyRequest, retry_token
 from backup_copy.deadline import Deadline
 from backup_copy.errors import PermanentError, TransientError
-from backup_copy.events import BackupKind
 from backup_copy.oci_gateway import Credentials, OciGateway, RetryPolicy, default_credentials
 from devkit.local import LocalCloud
 from devkit.standin import Fault
@@ -58,7 +57,7 @@ def test_a_copy_is_one_signed_request_to_the_source_region(cloud: LocalCloud, ki
     source_id = seed(cloud, kind)
     gateway = gateway_for(cloud)
     source = gateway.get_backup(KINDS[kind], source_id, HOME, Deadline.after(30))
-    copy = gateway.copy_backup(source, request_for(source_id), Deadline.after(30))
+    copy = gateway.request_copy(source, request_for(source_id), Deadline.after(30))
 
     [get, post] = cloud.standin.requests
     assert (get.method, get.path) == ("GET", f"/{HOME}/iaas/20160918/{PATHS[kind]}/{source_id}")
@@ -90,8 +89,8 @@ def test_copies_are_found_in_the_destination_by_their_source(cloud: LocalCloud, 
     source = gateway.get_backup(KINDS[kind], source_id, HOME, Deadline.after(30))
     other = gateway.get_backup(KINDS[kind], other_id, HOME, Deadline.after(30))
     assert gateway.find_copies(source, AWAY, Deadline.after(30)) == []
-    copy = gateway.copy_backup(source, request_for(source_id), Deadline.after(30))
-    gateway.copy_backup(other, request_for(other_id), Deadline.after(30))
+    copy = gateway.request_copy(source, request_for(source_id), Deadline.after(30))
+    gateway.request_copy(other, request_for(other_id), Deadline.after(30))
     found = gateway.find_copies(source, AWAY, Deadline.after(30))
     assert [(c.id, c.state) for c in found] == [(copy.id, "CREATING")]
     assert cloud.standin.requests[-1].region == AWAY
@@ -101,8 +100,8 @@ def test_the_same_retry_token_returns_the_first_copy(cloud: LocalCloud) -> None:
     source_id = seed(cloud)
     gateway = gateway_for(cloud)
     source = gateway.get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(30))
-    first = gateway.copy_backup(source, request_for(source_id), Deadline.after(30))
-    again = gateway.copy_backup(source, request_for(source_id), Deadline.after(30))
+    first = gateway.request_copy(source, request_for(source_id), Deadline.after(30))
+    again = gateway.request_copy(source, request_for(source_id), Deadline.after(30))
     assert again.id == first.id
     assert len(cloud.standin.backups(AWAY)) == 1
 
@@ -152,7 +151,7 @@ def test_throttling_is_retried_with_the_same_token_and_makes_one_copy(cloud: Loc
     cloud.standin.script_faults(
         [Fault("copy", 429, "TooManyRequests", count=2), Fault("copy", 503, "ServiceUnavailable")]
     )
-    copy = gateway.copy_backup(source, request_for(source_id), Deadline.after(30))
+    copy = gateway.request_copy(source, request_for(source_id), Deadline.after(30))
     copies = [r for r in cloud.standin.requests if r.route == "copy"]
     assert [r.status for r in copies] == [429, 429, 503, 200]
     assert len({r.headers["opc-retry-token"] for r in copies}) == 1
@@ -165,7 +164,7 @@ def test_a_transient_failure_gives_up_when_the_deadline_leaves_no_room(cloud: Lo
     source = gateway.get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(30))
     cloud.standin.script_faults([Fault("copy", 429, "TooManyRequests", count=100)])
     with pytest.raises(TransientError, match="gave up after 1 attempt") as caught:
-        gateway.copy_backup(source, request_for(source_id), Deadline.after(5.2))
+        gateway.request_copy(source, request_for(source_id), Deadline.after(5.2))
     assert caught.value.http_status == 429
     assert cloud.standin.backups(AWAY) == []
 
@@ -198,7 +197,7 @@ def test_a_slow_answer_times_out_within_the_deadline_and_is_reported(cloud: Loca
     cloud.standin.set_latency(10.0, route="copy")
     deadline = Deadline.after(4.0)
     with pytest.raises(TransientError, match="OCI did not answer in time for copy"):
-        gateway.copy_backup(source, request_for(source_id), deadline)
+        gateway.request_copy(source, request_for(source_id), deadline)
     assert deadline.remaining() > 0.5  # failed with time left to say so
 
 

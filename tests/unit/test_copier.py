@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from backup_copy.copier import MARKER_TAG, BackupCopy, Status, copy_backup, retry_token
+from backup_copy.backups import MARKER_TAG, BackupCopy, retry_token
+from backup_copy.copying import copy_event
 from backup_copy.deadline import Deadline
 from backup_copy.errors import ConfigurationError, PermanentError, TransientError
 from backup_copy.events import BackupCreatedEvent, read_event
+from backup_copy.outcome import Status
 from backup_copy.settings import load_settings
+from backup_copy.wire import answer
+from tests.conftest import Config
 from tests.events import event_bytes
 from tests.fakes import COMPARTMENT, FakeGateway
 
@@ -32,10 +36,8 @@ def store() -> FakeGateway:
     return gateway
 
 
-def test_a_new_backup_is_copied_once_to_each_destination(
-    config: pytest.MonkeyPatch, store: FakeGateway
-) -> None:
-    outcome = copy_backup(boot_event(), load_settings(), store, deadline())
+def test_a_new_backup_is_copied_once_to_each_destination(config: Config, store: FakeGateway) -> None:
+    outcome = copy_event(boot_event(), load_settings(config), store, deadline())
     assert outcome.status is Status.COPIED
     assert [c.region for c in outcome.copies] == ["us-ashburn-1", "eu-frankfurt-1"]
     assert outcome.new_copies == outcome.copies
@@ -55,9 +57,9 @@ def test_a_new_backup_is_copied_once_to_each_destination(
 
 
 def test_each_copy_carries_a_retry_token_derived_from_source_and_destination(
-    config: pytest.MonkeyPatch, store: FakeGateway
+    config: Config, store: FakeGateway
 ) -> None:
-    copy_backup(boot_event(), load_settings(), store, deadline())
+    copy_event(boot_event(), load_settings(config), store, deadline())
     tokens = [request.retry_token for _, request in store.copy_requests]
     source = boot_event().data.resource_id
     assert tokens == [retry_token(source, "us-ashburn-1"), retry_token(source, "eu-frankfurt-1")]
@@ -71,116 +73,112 @@ def test_the_retry_token_does_not_depend_on_the_event_delivery() -> None:
     assert retry_token(source, "us-ashburn-1") != retry_token(source, "us-ashburn-1", ["ocid1.faulty"])
 
 
-def test_the_copy_is_named_after_the_source(config: pytest.MonkeyPatch, store: FakeGateway) -> None:
-    copy_backup(boot_event(), load_settings(), store, deadline())
+def test_the_copy_is_named_after_the_source(config: Config, store: FakeGateway) -> None:
+    copy_event(boot_event(), load_settings(config), store, deadline())
     _, request = store.copy_requests[0]
     assert request.display_name == "web-01 (Boot Volume) manual (copy from us-phoenix-1)"
     assert request.kms_key_id is None
 
 
-def test_redelivered_event_makes_no_second_copy(config: pytest.MonkeyPatch, store: FakeGateway) -> None:
-    first = copy_backup(boot_event(), load_settings(), store, deadline())
-    second = copy_backup(boot_event(), load_settings(), store, deadline())
+def test_redelivered_event_makes_no_second_copy(config: Config, store: FakeGateway) -> None:
+    first = copy_event(boot_event(), load_settings(config), store, deadline())
+    second = copy_event(boot_event(), load_settings(config), store, deadline())
     assert len(store.copy_requests) == 2
     assert second.status is Status.ALREADY_COPIED
     assert second.copies == first.copies
     assert second.new_copies == ()
 
 
-def test_only_missing_destinations_are_copied(config: pytest.MonkeyPatch, store: FakeGateway) -> None:
+def test_only_missing_destinations_are_copied(config: Config, store: FakeGateway) -> None:
     source = boot_event().data.resource_id
     store.copies[f"{source}|us-ashburn-1"] = [BackupCopy("us-ashburn-1", "ocid1.existing", "AVAILABLE")]
-    outcome = copy_backup(boot_event(), load_settings(), store, deadline())
+    outcome = copy_event(boot_event(), load_settings(config), store, deadline())
     assert outcome.status is Status.COPIED
     assert [request.destination_region for _, request in store.copy_requests] == ["eu-frankfurt-1"]
     assert outcome.copies[0].id == "ocid1.existing"
 
 
 def test_a_faulty_earlier_copy_is_replaced_with_a_fresh_retry_token(
-    config: pytest.MonkeyPatch, store: FakeGateway
+    config: Config, store: FakeGateway
 ) -> None:
-    config.setenv("DESTINATION_REGIONS", "us-ashburn-1")
+    config["DESTINATION_REGIONS"] = "us-ashburn-1"
     source = boot_event().data.resource_id
     store.copies[f"{source}|us-ashburn-1"] = [BackupCopy("us-ashburn-1", "ocid1.broken", "FAULTY")]
-    outcome = copy_backup(boot_event(), load_settings(), store, deadline())
+    outcome = copy_event(boot_event(), load_settings(config), store, deadline())
     assert outcome.status is Status.COPIED
     assert store.copy_requests[0][1].retry_token == retry_token(source, "us-ashburn-1", ["ocid1.broken"])
 
 
 def test_a_second_faulty_copy_gets_a_token_of_its_own_even_when_the_first_is_no_longer_listed(
-    config: pytest.MonkeyPatch, store: FakeGateway
+    config: Config, store: FakeGateway
 ) -> None:
-    config.setenv("DESTINATION_REGIONS", "us-ashburn-1")
+    config["DESTINATION_REGIONS"] = "us-ashburn-1"
     source = boot_event().data.resource_id
     key = f"{source}|us-ashburn-1"
     store.copies[key] = [BackupCopy("us-ashburn-1", "ocid1.first", "FAULTY")]
-    copy_backup(boot_event(), load_settings(), store, deadline())
+    copy_event(boot_event(), load_settings(config), store, deadline())
     second = store.copies[key][-1]
     # The second copy failed too, and OCI stopped listing the first one.
     store.copies[key] = [BackupCopy("us-ashburn-1", second.id, "FAULTY")]
-    copy_backup(boot_event(), load_settings(), store, deadline())
+    copy_event(boot_event(), load_settings(config), store, deadline())
     tokens = [request.retry_token for _, request in store.copy_requests]
     assert len(set(tokens)) == 2  # a replay of the second request would hand back the FAULTY copy
 
 
-def test_a_copy_someone_else_made_is_counted_but_never_tagged(
-    config: pytest.MonkeyPatch, store: FakeGateway
-) -> None:
-    config.setenv("DESTINATION_REGIONS", "us-ashburn-1")
+def test_a_copy_someone_else_made_is_counted_but_never_tagged(config: Config, store: FakeGateway) -> None:
+    config["DESTINATION_REGIONS"] = "us-ashburn-1"
     source = boot_event().data.resource_id
     store.copies[f"{source}|us-ashburn-1"] = [
         BackupCopy("us-ashburn-1", "ocid1.theirs", "AVAILABLE", display_name="made by hand")
     ]
-    outcome = copy_backup(boot_event(), load_settings(), store, deadline())
+    outcome = copy_event(boot_event(), load_settings(config), store, deadline())
     assert outcome.status is Status.ALREADY_COPIED
     assert store.tagged == []  # retention deletes marked copies: the marker must not adopt this one
 
 
-def test_a_copy_is_never_copied_again(config: pytest.MonkeyPatch, store: FakeGateway) -> None:
+def test_a_copy_is_never_copied_again(config: Config, store: FakeGateway) -> None:
     source = boot_event().data.resource_id
     store.add_source(source, source_backup_id="ocid1.bootvolumebackup.oc1.iad.original")
-    outcome = copy_backup(boot_event(), load_settings(), store, deadline())
+    outcome = copy_event(boot_event(), load_settings(config), store, deadline())
     assert outcome.status is Status.IGNORED
     assert "itself a copy" in (outcome.reason or "")
     assert store.copy_requests == []
 
 
-def test_a_faulty_source_fails_without_a_copy_request(config: pytest.MonkeyPatch, store: FakeGateway) -> None:
+def test_a_faulty_source_fails_without_a_copy_request(config: Config, store: FakeGateway) -> None:
     store.add_source(boot_event().data.resource_id, state="FAULTY")
     with pytest.raises(PermanentError, match="FAULTY"):
-        copy_backup(boot_event(), load_settings(), store, deadline())
+        copy_event(boot_event(), load_settings(config), store, deadline())
     assert store.copy_requests == []
 
 
-def test_a_source_still_being_created_is_a_transient_failure(
-    config: pytest.MonkeyPatch, store: FakeGateway
-) -> None:
+def test_a_source_still_being_created_is_a_transient_failure(config: Config, store: FakeGateway) -> None:
     store.add_source(boot_event().data.resource_id, state="CREATING")
     with pytest.raises(TransientError, match="not yet AVAILABLE"):
-        copy_backup(boot_event(), load_settings(), store, deadline())
+        copy_event(boot_event(), load_settings(config), store, deadline())
 
 
-def test_the_source_region_as_destination_is_refused(config: pytest.MonkeyPatch, store: FakeGateway) -> None:
-    config.setenv("DESTINATION_REGIONS", "us-ashburn-1,us-phoenix-1")
+def test_the_source_region_as_destination_is_refused(config: Config, store: FakeGateway) -> None:
+    config["DESTINATION_REGIONS"] = "us-ashburn-1,us-phoenix-1"
     with pytest.raises(
         ConfigurationError, match="DESTINATION_REGIONS names us-phoenix-1, the backup's own region"
     ):
-        copy_backup(boot_event(), load_settings(), store, deadline())
+        copy_event(boot_event(), load_settings(config), store, deadline())
     assert store.calls == []
 
 
-def test_one_failing_region_does_not_stop_the_others(config: pytest.MonkeyPatch, store: FakeGateway) -> None:
+def test_one_failing_region_does_not_stop_the_others(config: Config, store: FakeGateway) -> None:
     store.fail_copy_to["us-ashburn-1"] = PermanentError("refused", operation="copy", region="us-phoenix-1")
-    outcome = copy_backup(boot_event(), load_settings(), store, deadline())
+    outcome = copy_event(boot_event(), load_settings(config), store, deadline())
     assert outcome.status is Status.FAILED
     assert [c.region for c in outcome.new_copies] == ["eu-frankfurt-1"]
     assert [f.region for f in outcome.failures] == ["us-ashburn-1"]
     assert outcome.reason == "us-ashburn-1: refused"
 
 
-def test_dry_run_plans_without_copying(config: pytest.MonkeyPatch, store: FakeGateway) -> None:
-    config.setenv("DRY_RUN", "true")
-    outcome = copy_backup(boot_event(), load_settings(), store, deadline())
+def test_dry_run_plans_without_copying(config: Config, store: FakeGateway) -> None:
+    config["DRY_RUN"] = "true"
+    outcome = copy_event(boot_event(), load_settings(config), store, deadline())
     assert outcome.status is Status.DRY_RUN
     assert [(c.region, c.id, c.state) for c in outcome.copies] == [
         ("us-ashburn-1", None, "PLANNED"),
@@ -189,10 +187,8 @@ def test_dry_run_plans_without_copying(config: pytest.MonkeyPatch, store: FakeGa
     assert store.copy_requests == []
 
 
-def test_each_copy_gets_the_source_tags_and_the_marker(
-    config: pytest.MonkeyPatch, store: FakeGateway
-) -> None:
-    outcome = copy_backup(boot_event(), load_settings(), store, deadline())
+def test_each_copy_gets_the_source_tags_and_the_marker(config: Config, store: FakeGateway) -> None:
+    outcome = copy_event(boot_event(), load_settings(config), store, deadline())
     source = boot_event().data.resource_id
     assert [copy_id for copy_id, _, _ in store.tagged] == [c.id for c in outcome.copies]
     for _, freeform, defined in store.tagged:
@@ -200,15 +196,13 @@ def test_each_copy_gets_the_source_tags_and_the_marker(
         assert defined == {"Operations": {"CostCenter": "42"}}
 
 
-def test_a_redelivery_tags_a_copy_whose_tags_were_not_set(
-    config: pytest.MonkeyPatch, store: FakeGateway
-) -> None:
-    config.setenv("DESTINATION_REGIONS", "us-ashburn-1")
+def test_a_redelivery_tags_a_copy_whose_tags_were_not_set(config: Config, store: FakeGateway) -> None:
+    config["DESTINATION_REGIONS"] = "us-ashburn-1"
     store.fail_tag = TransientError("throttled", operation="tag", region="us-ashburn-1")
-    first = copy_backup(boot_event(), load_settings(), store, deadline())
+    first = copy_event(boot_event(), load_settings(config), store, deadline())
     store.fail_tag = None
-    second = copy_backup(boot_event(), load_settings(), store, deadline())
-    third = copy_backup(boot_event(), load_settings(), store, deadline())
+    second = copy_event(boot_event(), load_settings(config), store, deadline())
+    third = copy_event(boot_event(), load_settings(config), store, deadline())
     assert (first.status, second.status, third.status) == (
         Status.COPIED,
         Status.ALREADY_COPIED,
@@ -218,26 +212,25 @@ def test_a_redelivery_tags_a_copy_whose_tags_were_not_set(
     assert len(store.tagged) == 1  # the second delivery set them; the third found the marker
 
 
-def test_a_failed_tag_write_is_a_warning_not_a_failure(
-    config: pytest.MonkeyPatch, store: FakeGateway
-) -> None:
+def test_a_failed_tag_write_is_a_warning_not_a_failure(config: Config, store: FakeGateway) -> None:
     store.fail_tag = PermanentError("403 NotAuthorized", operation="tag", region="us-ashburn-1")
-    outcome = copy_backup(boot_event(), load_settings(), store, deadline())
+    outcome = copy_event(boot_event(), load_settings(config), store, deadline())
     assert outcome.status is Status.COPIED
     assert len(store.copy_requests) == 2
     assert [(w.region, w.error_class) for w in outcome.warnings] == [
         ("us-ashburn-1", "tags"),
         ("eu-frankfurt-1", "tags"),
     ]
-    assert outcome.to_json()["warnings"][0]["reason"] == "tags not set: 403 NotAuthorized"  # type: ignore[index]
+    assert answer(outcome)["warnings"] == [
+        {"region": "us-ashburn-1", "reason": "tags not set: 403 NotAuthorized", "class": "tags"},
+        {"region": "eu-frankfurt-1", "reason": "tags not set: 403 NotAuthorized", "class": "tags"},
+    ]
 
 
-def test_the_destination_key_is_used_for_its_region_only(
-    config: pytest.MonkeyPatch, store: FakeGateway
-) -> None:
+def test_the_destination_key_is_used_for_its_region_only(config: Config, store: FakeGateway) -> None:
     key = "ocid1.key.oc1.iad.abuwcljrkeyforashburnxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-    config.setenv("DESTINATION_KMS_KEY_IDS", f"us-ashburn-1={key}")
-    copy_backup(boot_event(), load_settings(), store, deadline())
+    config["DESTINATION_KMS_KEY_IDS"] = f"us-ashburn-1={key}"
+    copy_event(boot_event(), load_settings(config), store, deadline())
     assert [(r.destination_region, r.kms_key_id) for _, r in store.copy_requests] == [
         ("us-ashburn-1", key),
         ("eu-frankfurt-1", None),
@@ -258,24 +251,24 @@ def test_the_destination_key_is_used_for_its_region_only(
     ],
 )
 def test_a_filtered_backup_is_ignored_with_the_reason(
-    config: pytest.MonkeyPatch, store: FakeGateway, key: str, value: str, reason: str
+    config: Config, store: FakeGateway, key: str, value: str, reason: str
 ) -> None:
-    config.setenv(key, value)
-    outcome = copy_backup(boot_event(), load_settings(), store, deadline())
+    config[key] = value
+    outcome = copy_event(boot_event(), load_settings(config), store, deadline())
     assert outcome.status is Status.IGNORED
     assert reason in (outcome.reason or "")
     assert store.copy_requests == []
     assert store.calls == ["get us-phoenix-1"]
 
 
-def test_a_backup_passing_every_filter_is_copied(config: pytest.MonkeyPatch, store: FakeGateway) -> None:
-    config.setenv("REQUIRED_TAG", "app=web")
-    config.setenv("COMPARTMENT_IDS", f"{COMPARTMENT}, ocid1.compartment.oc1..aaaaaaaaotherxxxxxxxxxxxxxxxxxx")
-    config.setenv("SOURCE_TYPES", "manual,scheduled")
-    assert copy_backup(boot_event(), load_settings(), store, deadline()).status is Status.COPIED
+def test_a_backup_passing_every_filter_is_copied(config: Config, store: FakeGateway) -> None:
+    config["REQUIRED_TAG"] = "app=web"
+    config["COMPARTMENT_IDS"] = f"{COMPARTMENT}, ocid1.compartment.oc1..aaaaaaaaotherxxxxxxxxxxxxxxxxxx"
+    config["SOURCE_TYPES"] = "manual,scheduled"
+    assert copy_event(boot_event(), load_settings(config), store, deadline()).status is Status.COPIED
 
 
-def test_dry_run_tags_nothing(config: pytest.MonkeyPatch, store: FakeGateway) -> None:
-    config.setenv("DRY_RUN", "1")
-    copy_backup(boot_event(), load_settings(), store, deadline())
+def test_dry_run_tags_nothing(config: Config, store: FakeGateway) -> None:
+    config["DRY_RUN"] = "1"
+    copy_event(boot_event(), load_settings(config), store, deadline())
     assert not [call for call in store.calls if call.startswith(("copy", "tag"))]

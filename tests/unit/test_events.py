@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from backup_copy.backups import BackupKind
 from backup_copy.errors import InvalidEvent
-from backup_copy.events import BackupCreatedEvent, BackupKind, EventHeader, SweepRequest, read_event
+from backup_copy.events import BackupCreatedEvent, EventHeader, SweepRequest, read_event
 from tests.events import all_event_files, event_bytes, event_json
 
 HANDLED = {

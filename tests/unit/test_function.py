@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 
 from backup_copy.deadline import Deadline
 from backup_copy.errors import TransientError
-from backup_copy.function import Answer, handle
+from backup_copy.handler import Answer, handle
+from backup_copy.runtime import Runtimes
+from tests.conftest import Config
 from tests.events import event_bytes
 from tests.fakes import TOPIC, FakeGateway
 
 BOOT_EVENT = "boot-volume-backup-end.json"
 
 
-def call(body: bytes) -> tuple[int, dict[str, object]]:
-    answer: Answer = handle(body, deadline=Deadline.after(30), call_id="01TESTCALL")
-    return answer.status_code, json.loads(answer.body)
+Call = Callable[[bytes], tuple[int, dict[str, object]]]
+
+
+@pytest.fixture
+def call(runtimes: Runtimes) -> Call:
+    """One invocation through the handler, with the runtime wired to the fake gateway."""
+
+    def invoke(body: bytes) -> tuple[int, dict[str, object]]:
+        answer: Answer = handle(body, deadline=Deadline.after(30), runtimes=runtimes, call_id="01TESTCALL")
+        return answer.status_code, json.loads(answer.body)
+
+    return invoke
 
 
 def seed(gateway: FakeGateway) -> str:
@@ -26,7 +38,7 @@ def seed(gateway: FakeGateway) -> str:
     return source
 
 
-def test_a_copied_backup_answers_200_and_publishes_the_new_ids(fake_runtime: FakeGateway) -> None:
+def test_a_copied_backup_answers_200_and_publishes_the_new_ids(call: Call, fake_runtime: FakeGateway) -> None:
     source = seed(fake_runtime)
     status, answer = call(event_bytes(BOOT_EVENT))
     assert status == 200
@@ -47,7 +59,7 @@ def test_a_copied_backup_answers_200_and_publishes_the_new_ids(fake_runtime: Fak
     assert notice["workRequestIds"] == [c["workRequestId"] for c in copies]
 
 
-def test_a_redelivered_event_is_already_copied_and_quiet(fake_runtime: FakeGateway) -> None:
+def test_a_redelivered_event_is_already_copied_and_quiet(call: Call, fake_runtime: FakeGateway) -> None:
     seed(fake_runtime)
     call(event_bytes(BOOT_EVENT))
     status, answer = call(event_bytes(BOOT_EVENT))
@@ -58,14 +70,18 @@ def test_a_redelivered_event_is_already_copied_and_quiet(fake_runtime: FakeGatew
 
 
 @pytest.mark.parametrize("name", ["boot-volume-backup-begin.json", "boot-volume-backup-copy-end.json"])
-def test_other_event_types_are_ignored_without_any_oci_call(fake_runtime: FakeGateway, name: str) -> None:
+def test_other_event_types_are_ignored_without_any_oci_call(
+    call: Call, fake_runtime: FakeGateway, name: str
+) -> None:
     status, answer = call(event_bytes(name))
     assert (status, answer["status"]) == (200, "ignored")
     assert "is not a backup-created event" in str(answer["reason"])
     assert fake_runtime.calls == []
 
 
-def test_a_malformed_event_is_rejected_with_502_and_a_failure_notice(fake_runtime: FakeGateway) -> None:
+def test_a_malformed_event_is_rejected_with_502_and_a_failure_notice(
+    call: Call, fake_runtime: FakeGateway
+) -> None:
     status, answer = call(event_bytes("malformed/resource-id-with-path.json"))
     assert status == 502
     assert answer["status"] == "rejected"
@@ -77,7 +93,7 @@ def test_a_malformed_event_is_rejected_with_502_and_a_failure_notice(fake_runtim
     assert json.loads(body)["errorClass"] == "invalid_event"
 
 
-def test_a_failed_copy_answers_502_and_says_why(fake_runtime: FakeGateway) -> None:
+def test_a_failed_copy_answers_502_and_says_why(call: Call, fake_runtime: FakeGateway) -> None:
     seed(fake_runtime)
     fake_runtime.fail_copy_to["eu-frankfurt-1"] = TransientError(
         "OCI answered 429 TooManyRequests", operation="copy", region="us-phoenix-1", http_status=429
@@ -93,7 +109,7 @@ def test_a_failed_copy_answers_502_and_says_why(fake_runtime: FakeGateway) -> No
 
 
 def test_a_notice_that_cannot_be_published_fails_the_call_but_keeps_the_copy(
-    fake_runtime: FakeGateway, capsys: pytest.CaptureFixture[str]
+    call: Call, fake_runtime: FakeGateway, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seed(fake_runtime)
     fake_runtime.fail_publish = TransientError("ONS down", operation="publish", region="us-phoenix-1")
@@ -109,15 +125,15 @@ def test_a_notice_that_cannot_be_published_fails_the_call_but_keeps_the_copy(
     assert len(fake_runtime.copy_requests) == 2
 
 
-def test_a_bad_configuration_fails_naming_the_key(config: pytest.MonkeyPatch) -> None:
-    config.setenv("DESTINATION_REGIONS", "mars-north-1")
+def test_a_bad_configuration_fails_naming_the_key(call: Call, config: Config) -> None:
+    config["DESTINATION_REGIONS"] = "mars-north-1"
     status, answer = call(event_bytes(BOOT_EVENT))
     assert (status, answer["status"]) == (502, "failed")
     assert "DESTINATION_REGIONS" in str(answer["reason"])
 
 
 def test_log_lines_are_json_with_the_call_and_event_ids(
-    fake_runtime: FakeGateway, capsys: pytest.CaptureFixture[str]
+    call: Call, fake_runtime: FakeGateway, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seed(fake_runtime)
     call(event_bytes(BOOT_EVENT))

@@ -6,6 +6,7 @@ import pytest
 
 from backup_copy.errors import ConfigurationError
 from backup_copy.settings import load_settings
+from tests.conftest import Config
 from tests.fakes import TOPIC
 
 KEY_IAD = "ocid1.key.oc1.iad.abuwcljrkeyforashburnxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -14,13 +15,13 @@ KEY_FRA = "ocid1.key.oc1.eu-frankfurt-1.abuwcljrkeyforfrankfurtxxxxxxxxxxxxxxxxx
 
 
 @pytest.fixture(autouse=True)
-def _config(config: pytest.MonkeyPatch) -> None:
+def _config(config: Config) -> None:
     # Spaces and a repeat, as a person might type them.
-    config.setenv("DESTINATION_REGIONS", " us-ashburn-1, eu-frankfurt-1 ,us-ashburn-1")
+    config["DESTINATION_REGIONS"] = " us-ashburn-1, eu-frankfurt-1 ,us-ashburn-1"
 
 
-def test_a_good_configuration_is_read_with_its_defaults() -> None:
-    settings = load_settings()
+def test_a_good_configuration_is_read_with_its_defaults(config: Config) -> None:
+    settings = load_settings(config)
     assert settings.destination_regions == ("us-ashburn-1", "eu-frankfurt-1")
     assert settings.notification_topic_id == TOPIC
     assert settings.destination_kms_key_ids == {}
@@ -28,8 +29,8 @@ def test_a_good_configuration_is_read_with_its_defaults() -> None:
     assert settings.oci_endpoint_template is None
 
 
-def test_the_default_display_name_keeps_the_name_and_says_where_it_came_from() -> None:
-    name = load_settings().display_name(
+def test_the_default_display_name_keeps_the_name_and_says_where_it_came_from(config: Config) -> None:
+    name = load_settings(config).display_name(
         name="web-01",
         source_region="us-phoenix-1",
         destination_region="us-ashburn-1",
@@ -39,9 +40,9 @@ def test_the_default_display_name_keeps_the_name_and_says_where_it_came_from() -
     assert name == "web-01 (copy from us-phoenix-1)"
 
 
-def test_a_long_display_name_is_cut_to_255_characters(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DISPLAY_NAME_TEMPLATE", "{name} copied to {destination_region} from {source_id}")
-    name = load_settings().display_name(
+def test_a_long_display_name_is_cut_to_255_characters(config: Config) -> None:
+    config["DISPLAY_NAME_TEMPLATE"] = "{name} copied to {destination_region} from {source_id}"
+    name = load_settings(config).display_name(
         name="n" * 250,
         source_region="us-phoenix-1",
         destination_region="us-ashburn-1",
@@ -106,55 +107,56 @@ def test_a_long_display_name_is_cut_to_255_characters(monkeypatch: pytest.Monkey
         ("RPO_HOURS", "soon", "RPO_HOURS: Input should be a valid number"),
     ],
 )
-def test_a_bad_value_is_refused_naming_its_key(
-    monkeypatch: pytest.MonkeyPatch, key: str, value: str, expected: str
-) -> None:
-    monkeypatch.setenv(key, value)
+def test_a_bad_value_is_refused_naming_its_key(config: Config, key: str, value: str, expected: str) -> None:
+    config[key] = value
     with pytest.raises(ConfigurationError) as caught:
-        load_settings()
+        load_settings(config)
     assert expected in caught.value.reason
 
 
 @pytest.mark.parametrize("key", ["DESTINATION_REGIONS", "NOTIFICATION_TOPIC_ID"])
-def test_a_missing_required_key_is_named(monkeypatch: pytest.MonkeyPatch, key: str) -> None:
-    monkeypatch.delenv(key)
+def test_a_missing_required_key_is_named(config: Config, key: str) -> None:
+    del config[key]
     with pytest.raises(ConfigurationError, match=f"{key}: is required but not set"):
-        load_settings()
+        load_settings(config)
 
 
-def test_keys_are_read_per_destination(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DESTINATION_KMS_KEY_IDS", f"us-ashburn-1={KEY_IAD}, eu-frankfurt-1={KEY_FRA}")
-    assert load_settings().destination_kms_key_ids == {"us-ashburn-1": KEY_IAD, "eu-frankfurt-1": KEY_FRA}
+def test_keys_are_read_per_destination(config: Config) -> None:
+    config["DESTINATION_KMS_KEY_IDS"] = f"us-ashburn-1={KEY_IAD}, eu-frankfurt-1={KEY_FRA}"
+    assert load_settings(config).destination_kms_key_ids == {
+        "us-ashburn-1": KEY_IAD,
+        "eu-frankfurt-1": KEY_FRA,
+    }
 
 
-def test_an_endpoint_template_and_dry_run_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OCI_ENDPOINT_TEMPLATE", "http://127.0.0.1:8080/{region}/{service}/")
-    monkeypatch.setenv("DRY_RUN", "true")
-    settings = load_settings()
+def test_an_endpoint_template_and_dry_run_are_read(config: Config) -> None:
+    config["OCI_ENDPOINT_TEMPLATE"] = "http://127.0.0.1:8080/{region}/{service}/"
+    config["DRY_RUN"] = "true"
+    settings = load_settings(config)
     assert settings.oci_endpoint_template == "http://127.0.0.1:8080/{region}/{service}"
     assert settings.dry_run is True
 
 
-def test_filters_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_filters_are_read(config: Config) -> None:
     compartment = "ocid1.compartment.oc1..aaaaaaaa4vggyw2zmbrcwxnwbzfkdcyvkcpqxadmcdwaeb6v6uqpfrw4tuxq"
-    monkeypatch.setenv("REQUIRED_TAG", " backup-dr = true ")
-    monkeypatch.setenv("COMPARTMENT_IDS", f"{compartment},")
-    monkeypatch.setenv("SOURCE_TYPES", "scheduled")
-    settings = load_settings()
+    config["REQUIRED_TAG"] = " backup-dr = true "
+    config["COMPARTMENT_IDS"] = f"{compartment},"
+    config["SOURCE_TYPES"] = "scheduled"
+    settings = load_settings(config)
     assert settings.required_tag == ("backup-dr", "true")
     assert settings.compartment_ids == {compartment}
     assert settings.source_types == {"SCHEDULED"}
 
 
-def test_without_filters_every_backup_passes() -> None:
-    settings = load_settings()
+def test_without_filters_every_backup_passes(config: Config) -> None:
+    settings = load_settings(config)
     assert settings.required_tag is None
     assert settings.compartment_ids == frozenset()
     assert settings.source_types == {"MANUAL", "SCHEDULED"}
 
 
-def test_sweep_settings_have_safe_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = load_settings()
+def test_sweep_settings_have_safe_defaults(config: Config) -> None:
+    settings = load_settings(config)
     assert (settings.sweep_lookback_hours, settings.retention_days, settings.retention_keep) == (
         24.0,
         None,
@@ -162,7 +164,7 @@ def test_sweep_settings_have_safe_defaults(monkeypatch: pytest.MonkeyPatch) -> N
     )
     assert settings.rpo_hours == 24.0
     assert settings.sweep_source_region is None
-    monkeypatch.setenv("OCI_RESOURCE_PRINCIPAL_REGION", "us-phoenix-1")
-    assert load_settings().sweep_source_region == "us-phoenix-1"
-    monkeypatch.setenv("SWEEP_REGION", "US-SANJOSE-1")
-    assert load_settings().sweep_source_region == "us-sanjose-1"
+    config["OCI_RESOURCE_PRINCIPAL_REGION"] = "us-phoenix-1"
+    assert load_settings(config).sweep_source_region == "us-phoenix-1"
+    config["SWEEP_REGION"] = "US-SANJOSE-1"
+    assert load_settings(config).sweep_source_region == "us-sanjose-1"

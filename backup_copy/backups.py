@@ -1,0 +1,133 @@
+"""The domain: backups, their copies, what is asked of OCI, and the marker tags. No SDK, no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class BackupKind(StrEnum):
+    """The three kinds of block storage backup OCI can copy across regions."""
+
+    BOOT = "boot"
+    VOLUME = "volume"
+    VOLUME_GROUP = "volume_group"
+
+    @property
+    def ocid_type(self) -> str:
+        """The resource-type segment of this kind's OCIDs."""
+        return _OCID_TYPES[self]
+
+    @property
+    def label(self) -> str:
+        """How a person names this kind of backup."""
+        return _LABELS[self]
+
+
+_OCID_TYPES = {
+    BackupKind.BOOT: "bootvolumebackup",
+    BackupKind.VOLUME: "volumebackup",
+    BackupKind.VOLUME_GROUP: "volumegroupbackup",
+}
+_LABELS = {
+    BackupKind.BOOT: "boot volume backup",
+    BackupKind.VOLUME: "volume backup",
+    BackupKind.VOLUME_GROUP: "volume group backup",
+}
+
+# A copy in one of these states exists or is on its way: a second one would be a duplicate.
+LIVE_COPY_STATES = frozenset({"REQUEST_RECEIVED", "CREATING", "AVAILABLE"})
+# A source in one of these may still become AVAILABLE: worth a redelivery, not a verdict.
+PENDING_SOURCE_STATES = frozenset({"REQUEST_RECEIVED", "CREATING"})
+# Deleted, or on its way out.
+GONE_STATES = frozenset({"TERMINATING", "TERMINATED"})
+# The freeform tag set on every copy: marks it as made by backup-copy and names its source, so
+# operators can find (and clean up) copies, and a redelivery knows the tags are already there.
+MARKER_TAG = "backup-copy-source"
+# And the volume (or volume group) the source was taken of: retention keeps copies per volume.
+VOLUME_TAG = "backup-copy-volume"
+MAX_RETRY_TOKEN = 64
+
+
+@dataclass(frozen=True)
+class Backup:
+    """Any backup as OCI describes it now: a source read before copying, or a copy in a listing."""
+
+    id: str
+    kind: BackupKind
+    region: str
+    compartment_id: str
+    display_name: str
+    lifecycle_state: str
+    source_backup_id: str | None = None
+    freeform_tags: Mapping[str, str] = field(default_factory=dict)
+    defined_tags: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    source_type: str | None = None
+    volume_id: str | None = None
+    time_created: datetime | None = None
+
+    @property
+    def is_copy(self) -> bool:
+        """Whether OCI made this backup by copying another one."""
+        return self.source_backup_id is not None
+
+    def copy_tags(self) -> tuple[dict[str, str], dict[str, dict[str, object]]]:
+        """The tags every copy of this backup carries: the source's own, plus the markers."""
+        freeform = {**self.freeform_tags, MARKER_TAG: self.id}
+        if self.volume_id:
+            freeform[VOLUME_TAG] = self.volume_id
+        return freeform, {namespace: dict(values) for namespace, values in self.defined_tags.items()}
+
+
+@dataclass(frozen=True)
+class BackupCopy:
+    """One copy in a destination region: found there, just requested, or (dry run) planned."""
+
+    region: str
+    id: str | None
+    state: str
+    work_request_id: str | None = None
+    # Whether the copy already carries the marker tag (and so the source's tags).
+    marked: bool = field(default=False, compare=False)
+    display_name: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class CopyRequest:
+    """What is asked of OCI for one destination."""
+
+    destination_region: str
+    display_name: str
+    kms_key_id: str | None
+    retry_token: str
+
+
+@dataclass(frozen=True)
+class RegionFailure:
+    """A destination whose copy did not happen (or, as a warning, whose tags were not set), and why."""
+
+    region: str
+    reason: str
+    error_class: str
+
+
+def retry_token(source_id: str, region: str, failed_copies: Sequence[str] = ()) -> str:
+    """The copy's opc-retry-token: the same source and destination always give the same token.
+
+    Derived from what is copied where, never from the event id, so a redelivered event (a new
+    delivery, the same backup) replays the first request instead of making a second copy.
+    `failed_copies` are the ids of earlier copies in the destination that failed: after a FAULTY
+    copy a new request must not be answered with the old one, and ids (not a count) keep that true
+    when OCI stops listing an old failure.
+    """
+    failed = ",".join(sorted(failed_copies))
+    digest = hashlib.sha256(f"{source_id}|{region}|{failed}".encode()).hexdigest()
+    return f"backup-copy-{digest}"[:MAX_RETRY_TOKEN]
+
+
+def new_backup_ids(copies: Sequence[BackupCopy]) -> list[str]:
+    """The OCIDs of copies that exist (planned copies have none)."""
+    return [copy.id for copy in copies if copy.id]

@@ -1,0 +1,189 @@
+"""The event's use case: copy one backup to every destination that lacks a live copy of it.
+
+Pure decisions over the BackupStore port: no SDK, no environment. The sweep reuses the fan-out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from backup_copy.backups import (
+    LIVE_COPY_STATES,
+    PENDING_SOURCE_STATES,
+    Backup,
+    BackupCopy,
+    CopyRequest,
+    RegionFailure,
+    retry_token,
+)
+from backup_copy.deadline import Deadline
+from backup_copy.errors import ConfigurationError, Failed, PermanentError, TransientError
+from backup_copy.events import BackupCreatedEvent
+from backup_copy.outcome import CopyOutcome, Status
+from backup_copy.ports import BackupStore
+from backup_copy.settings import Settings
+
+
+def copy_event(
+    event: BackupCreatedEvent, settings: Settings, store: BackupStore, deadline: Deadline
+) -> CopyOutcome:
+    """Copy the event's backup to every destination that lacks a live copy of it."""
+    backup = event.backup
+    if backup.region in settings.destination_regions:
+        raise ConfigurationError(
+            f"DESTINATION_REGIONS names {backup.region}, the backup's own region: "
+            "a backup cannot be copied to the region it is in"
+        )
+    source = store.get_backup(event.kind, backup.value, backup.region, deadline)
+    base = CopyOutcome(
+        status=Status.IGNORED,
+        source=source.id,
+        event_id=event.event_id,
+        event_type=event.event_type,
+        kind=event.kind,
+        source_name=source.display_name,
+        source_region=source.region,
+    )
+    if source.source_backup_id:
+        return replace(
+            base,
+            reason=(
+                f"this {event.kind.label} is itself a copy of {source.source_backup_id}; "
+                "copies are not copied again"
+            ),
+        )
+    filtered = filter_reason(source, settings)
+    if filtered:
+        return replace(base, reason=filtered)
+    _check_copyable(source)
+
+    fan_out = copy_to_destinations(source, settings, store, deadline)
+    if fan_out.failures:
+        status = Status.FAILED
+        reason: str | None = "; ".join(f"{failure.region}: {failure.reason}" for failure in fan_out.failures)
+        error_class: str | None = fan_out.failures[0].error_class
+    elif settings.dry_run:
+        status, reason, error_class = Status.DRY_RUN, "DRY_RUN is on: nothing was copied", None
+    elif fan_out.new:
+        status, reason, error_class = Status.COPIED, None, None
+    else:
+        status, reason, error_class = Status.ALREADY_COPIED, "every destination already has a copy", None
+    return replace(
+        base,
+        status=status,
+        copies=fan_out.copies,
+        new_copies=fan_out.new,
+        failures=fan_out.failures,
+        warnings=fan_out.warnings,
+        reason=reason,
+        error_class=error_class,
+    )
+
+
+@dataclass(frozen=True)
+class FanOut:
+    """One source's copies across every destination: found, new, failed, and tag warnings."""
+
+    copies: tuple[BackupCopy, ...] = ()
+    new: tuple[BackupCopy, ...] = ()
+    failures: tuple[RegionFailure, ...] = ()
+    warnings: tuple[RegionFailure, ...] = ()
+
+
+def copy_to_destinations(
+    source: Backup, settings: Settings, store: BackupStore, deadline: Deadline
+) -> FanOut:
+    """Give every destination a live, tagged copy of `source`; each region stands on its own."""
+    copies: list[BackupCopy] = []
+    new: list[BackupCopy] = []
+    failures: list[RegionFailure] = []
+    warnings: list[RegionFailure] = []
+    for region in settings.destination_regions:
+        try:
+            copy, made = _copy_to(region, source, settings, store, deadline)
+        except Failed as exc:
+            failures.append(RegionFailure(region=region, reason=exc.reason, error_class=exc.error_class))
+            continue
+        copies.append(copy)
+        if made:
+            new.append(copy)
+        if (
+            copy.id
+            and not copy.marked
+            and not settings.dry_run
+            and (made or _named_by_us(copy, source, settings))
+        ):
+            # Tags are worth a warning, never a second copy: the copy stands whatever happens here.
+            # A found copy is tagged only if it bears the name this function gives its copies: the
+            # marker must never adopt a copy someone else made (retention deletes marked copies).
+            try:
+                store.tag_copy(source, copy, deadline)
+            except Failed as exc:
+                warnings.append(
+                    RegionFailure(region=region, reason=f"tags not set: {exc.reason}", error_class="tags")
+                )
+    return FanOut(tuple(copies), tuple(new), tuple(failures), tuple(warnings))
+
+
+def filter_reason(source: Backup, settings: Settings) -> str | None:
+    """Why the configured filters leave this backup out, or None if they let it through."""
+    if settings.compartment_ids and source.compartment_id not in settings.compartment_ids:
+        return f"compartment {source.compartment_id} is not in COMPARTMENT_IDS"
+    if source.source_type and source.source_type.upper() not in settings.source_types:
+        allowed = ", ".join(sorted(settings.source_types))
+        return f"source type {source.source_type} is not in SOURCE_TYPES ({allowed})"
+    if settings.required_tag:
+        key, value = settings.required_tag
+        if source.freeform_tags.get(key) != value:
+            return f"the backup lacks the freeform tag {key}={value} (REQUIRED_TAG)"
+    return None
+
+
+def _check_copyable(source: Backup) -> None:
+    state = source.lifecycle_state
+    if state == "AVAILABLE":
+        return
+    if state in PENDING_SOURCE_STATES:
+        raise TransientError(
+            f"the backup is {state}, not yet AVAILABLE; a redelivery of the event will copy it",
+            operation="get",
+            region=source.region,
+        )
+    raise PermanentError(
+        f"the backup is {state}: only an AVAILABLE backup can be copied",
+        operation="get",
+        region=source.region,
+    )
+
+
+def _copy_name(source: Backup, region: str, settings: Settings) -> str:
+    return settings.display_name(
+        name=source.display_name,
+        source_region=source.region,
+        destination_region=region,
+        source_id=source.id,
+        kind=source.kind.label,
+    )
+
+
+def _named_by_us(copy: BackupCopy, source: Backup, settings: Settings) -> bool:
+    return copy.display_name == _copy_name(source, copy.region, settings)
+
+
+def _copy_to(
+    region: str, source: Backup, settings: Settings, store: BackupStore, deadline: Deadline
+) -> tuple[BackupCopy, bool]:
+    """The live copy in `region` (found or new), and whether this call made it."""
+    found = store.find_copies(source, region, deadline)
+    live = [copy for copy in found if copy.state in LIVE_COPY_STATES]
+    if live:
+        return live[0], False
+    if settings.dry_run:
+        return BackupCopy(region=region, id=None, state="PLANNED"), False
+    request = CopyRequest(
+        destination_region=region,
+        display_name=_copy_name(source, region, settings),
+        kms_key_id=settings.destination_kms_key_ids.get(region),
+        retry_token=retry_token(source.id, region, [copy.id for copy in found if copy.id]),
+    )
+    return store.request_copy(source, request, deadline), True

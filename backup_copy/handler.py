@@ -1,0 +1,130 @@
+"""One invocation, from request bytes to the JSON answer: parse, act, announce, log, answer."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from backup_copy.backups import new_backup_ids
+from backup_copy.copying import copy_event
+from backup_copy.deadline import Deadline
+from backup_copy.errors import BackupCopyError, Failed, InvalidEvent
+from backup_copy.events import BackupCreatedEvent, EventHeader, SweepRequest, read_event
+from backup_copy.logs import configure_logging, log_context
+from backup_copy.notice import build_notice, should_notify
+from backup_copy.outcome import CopyOutcome, Outcome, Status, SweepOutcome
+from backup_copy.runtime import Runtimes
+from backup_copy.wire import answer, copy_json
+
+log = logging.getLogger(__name__)
+MAX_ECHOED_ID = 128
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The HTTP answer: 200 or 502, and a JSON body."""
+
+    status_code: int
+    body: str
+
+
+def handle(body: bytes, *, deadline: Deadline, runtimes: Runtimes, call_id: str | None = None) -> Answer:
+    """Handle one request body: validate, copy (or sweep), notify, answer."""
+    configure_logging()
+    with log_context(callId=call_id):
+        outcome = _decide(body, deadline, runtimes)
+        with log_context(eventId=outcome.event_id, source=outcome.source):
+            outcome = _announce(outcome, deadline, runtimes)
+            _log_outcome(outcome)
+    return Answer(outcome.status.http_status, json.dumps(answer(outcome)))
+
+
+def _decide(body: bytes, deadline: Deadline, runtimes: Runtimes) -> Outcome:
+    try:
+        request = read_event(body)
+    except InvalidEvent as exc:
+        return CopyOutcome.from_error(exc, event_id=exc.event_id)
+    if isinstance(request, EventHeader):
+        event_type = (request.event_type or "")[:MAX_ECHOED_ID]
+        return CopyOutcome(
+            status=Status.IGNORED,
+            reason=f"event type {event_type!r} is not a backup-created event",
+            event_id=(request.event_id or "")[:MAX_ECHOED_ID] or None,
+            event_type=event_type,
+        )
+    if isinstance(request, SweepRequest):
+        try:
+            current = runtimes.runtime()
+            # A scheduled sweep's code stays off the event path's imports.
+            from backup_copy.sweep import run_sweep
+
+            return run_sweep(current.settings, current.gateway, deadline, datetime.now(UTC))
+        except Exception as exc:
+            return SweepOutcome.from_error(_as_failure(exc))
+    try:
+        current = runtimes.runtime()
+        return copy_event(request, current.settings, current.gateway, deadline)
+    except Exception as exc:
+        return _event_failure(request, _as_failure(exc))
+
+
+def _event_failure(event: BackupCreatedEvent, error: BackupCopyError) -> CopyOutcome:
+    return CopyOutcome.from_error(
+        error,
+        event_id=event.event_id,
+        event_type=event.event_type,
+        source=event.data.resource_id,
+        kind=event.kind,
+        source_name=event.data.resource_name,
+        source_region=event.backup.region,
+    )
+
+
+def _announce(outcome: Outcome, deadline: Deadline, runtimes: Runtimes) -> Outcome:
+    """Publish the notice the outcome calls for; a notice that cannot go out fails the call."""
+    if not should_notify(outcome):
+        return outcome
+    notice = build_notice(outcome)
+    try:
+        target = runtimes.notice_runtime()
+        message_id = target.notifier.publish(target.topic_id, notice.title, notice.body, deadline)
+    except Exception as error:
+        exc = _as_failure(error)
+        log.error(
+            "notice not published",
+            extra={"fields": {"reason": exc.reason, "newBackupIds": new_backup_ids(outcome.new_copies)}},
+        )
+        if outcome.status.http_status != 200:
+            return outcome
+        # The copies stand (a redelivery finds them and makes none); the caller must hear of it.
+        return replace(
+            outcome,
+            status=Status.FAILED,
+            reason=f"{outcome.status.value}, but the notice could not be published: {exc.reason}",
+            error_class="notification",
+        )
+    log.info("notice published", extra={"fields": {"messageId": message_id, "title": notice.title}})
+    return outcome
+
+
+def _as_failure(exc: Exception) -> BackupCopyError:
+    """A known failure as it is; anything else is a bug, logged with its traceback and reported."""
+    if isinstance(exc, BackupCopyError):
+        return exc
+    log.exception("unexpected error")
+    return Failed(f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _log_outcome(outcome: Outcome) -> None:
+    copies = outcome.copies if isinstance(outcome, CopyOutcome) else outcome.new_copies
+    fields = {
+        "status": outcome.status.value,
+        "newBackupIds": new_backup_ids(outcome.new_copies),
+        "copies": [copy_json(copy) for copy in copies],
+        "reason": outcome.reason,
+        "errorClass": outcome.error_class,
+    }
+    level = logging.ERROR if outcome.status.http_status != 200 else logging.INFO
+    log.log(level, f"backup {outcome.status.value}", extra={"fields": fields})

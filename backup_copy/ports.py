@@ -1,0 +1,50 @@
+"""The ports: what the use cases ask of OCI. The OCI gateway implements them; tests use fakes."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from backup_copy.backups import Backup, BackupCopy, BackupKind, CopyRequest
+from backup_copy.deadline import Deadline
+
+
+class BackupStore(Protocol):
+    """Block Storage, as far as this function needs it."""
+
+    def get_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> Backup:
+        """Read a backup in its region."""
+        ...
+
+    def find_copies(self, source: Backup, region: str, deadline: Deadline) -> list[BackupCopy]:
+        """Every copy of `source` in `region`, whatever its state."""
+        ...
+
+    def request_copy(self, source: Backup, request: CopyRequest, deadline: Deadline) -> BackupCopy:
+        """Ask the source region to copy `source` to the request's destination."""
+        ...
+
+    def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline) -> None:
+        """Set the source's tags and the marker on a copy, in the copy's region."""
+        ...
+
+    def list_backups(
+        self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline
+    ) -> list[Backup]:
+        """Every backup of a kind in a compartment and region, whatever its state."""
+        ...
+
+    def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
+        """Delete a backup in its region."""
+        ...
+
+
+class Notifier(Protocol):
+    """Notifications, as far as this function needs them."""
+
+    def publish(self, topic_id: str, title: str, body: str, deadline: Deadline) -> str:
+        """Publish one message; returns its id."""
+        ...
+
+
+class Gateway(BackupStore, Notifier, Protocol):
+    """Everything the function asks of OCI."""
