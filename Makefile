@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SOURCES := func.py backup_copy deploy devkit image tests
 
-.PHONY: test lint types unit demo invoke bench image-payload deploy-files clean
+.PHONY: test lint types unit tests demo invoke bench image-payload deploy-files clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,8 +13,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
-## test: lint, type-check and run every test
-test: lint types unit
+## test: lint, type-check and run every test (unit, gateway, function, stand-in, deploy)
+test: lint types tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(SOURCES)
@@ -23,8 +23,12 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+tests: $(STAMP)
 	$(BIN)/python -m pytest
+
+## unit: the fast tier only: fakes, no sockets, a few seconds
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
 
 ## demo: run the function through the real fdk against the local OCI stand-in
 demo: $(STAMP)
