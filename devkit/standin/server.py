@@ -18,6 +18,7 @@ from devkit.standin import wire
 from devkit.standin.ocids import make_ocid
 from devkit.standin.signatures import SignatureCheck, SignedRequest, load_public_key, verify_request
 from devkit.standin.state import (
+    DEFAULT_MAX_COPIES_IN_FLIGHT,
     SPEC_BY_COLLECTION,
     SPECS,
     ApiError,
@@ -25,6 +26,8 @@ from devkit.standin.state import (
     BackupKind,
     Clock,
     Cloud,
+    CopyEnd,
+    CopyLimitRefusal,
     Fault,
     KindName,
     Message,
@@ -230,12 +233,20 @@ class StandIn:
         clock: Clock | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        one_copy_per_volume: bool = True,
+        max_copies_in_flight: int | None = DEFAULT_MAX_COPIES_IN_FLIGHT,
     ) -> None:
         served = list(regions)
         if not served:
             raise ValueError("serve at least one region")
         self.public_key = load_public_key(public_key_pem)
-        self.cloud = Cloud(served, copy_delay_seconds, clock or utc_now)
+        self.cloud = Cloud(
+            served,
+            copy_delay_seconds,
+            clock or utc_now,
+            one_copy_per_volume=one_copy_per_volume,
+            max_copies_in_flight=max_copies_in_flight,
+        )
         self._address = (host, port)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -330,9 +341,12 @@ class StandIn:
         time_created: datetime | None = None,
         backup_id: str | None = None,
     ) -> str:
-        """Add a backup to a region and return its OCID (new, unless `backup_id` names one)."""
+        """Add a backup and return its OCID (new unless `backup_id` names one)."""
         backup_kind = BackupKind(kind)
         spec = SPECS[backup_kind]
+        source = self.cloud.find_backup(source_backup_id) if source_backup_id else None
+        # A copy belongs to its source's volume, which the per-volume copy limit goes by.
+        parent_id = parent_id or (source.parent_id if source else None)
         backup = Backup(
             kind=backup_kind,
             region=region,
@@ -377,6 +391,33 @@ class StandIn:
         """Act as if the 24-hour retry-token window had passed."""
         self.cloud.forget_retry_tokens()
 
+    def set_copy_limits(
+        self,
+        *,
+        one_copy_per_volume: bool = True,
+        max_copies_in_flight: int | None = DEFAULT_MAX_COPIES_IN_FLIGHT,
+    ) -> None:
+        """Set both copy limits; an argument left out takes OCI's default (None: no cap)."""
+        self.cloud.set_copy_limits(one_copy_per_volume, max_copies_in_flight)
+
+    def set_copy_limit_refusal(
+        self, status: int = 400, code: str = "LimitExceeded", message: str | None = None
+    ) -> None:
+        """Refuse copies over a limit with this status and code; message None names the limit hit."""
+        self.cloud.set_copy_limit_refusal(CopyLimitRefusal(status, code, message))
+
+    def set_copy_outcome(self, state: CopyEnd = "AVAILABLE") -> None:
+        """The state that copies made from now on reach once the copy delay has passed."""
+        self.cloud.set_copy_outcome(state)
+
+    def finish_copy(self, copy_id: str, state: CopyEnd = "AVAILABLE") -> Backup:
+        """End a copy still in flight now, in `state`; KeyError if unknown, ValueError if done."""
+        return self.cloud.finish_copy(copy_id, state)
+
+    def finish_all_copies(self, state: CopyEnd = "AVAILABLE") -> list[Backup]:
+        """End every copy in flight now, in `state`, and return them."""
+        return self.cloud.finish_all_copies(state)
+
     # Inspection.
 
     def backups(self, region: str, kind: BackupKind | KindName | None = None) -> list[Backup]:
@@ -393,6 +434,10 @@ class StandIn:
     def messages(self, topic_id: str | None = None) -> list[Message]:
         """Messages published (to `topic_id`, if given), in order."""
         return self.cloud.messages(topic_id)
+
+    def copies_in_flight(self, source_region: str | None = None) -> list[Backup]:
+        """Copies still REQUEST_RECEIVED or CREATING (from `source_region`, if given), oldest first."""
+        return self.cloud.copies_in_flight(source_region)
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -437,6 +482,8 @@ class StandIn:
         key = (route.region, route.name, token)
         fingerprint = (incoming.path, signed.body)
         # Held across the operation so two concurrent requests with one token make one backup.
+        # The remembered reply comes first: a replay of an accepted copy is not a new copy, so the
+        # copy limits (checked in Cloud.copy) must not refuse it while that very copy is in flight.
         with self._retry_lock:
             remembered = self.cloud.remembered(key, fingerprint)
             if remembered is not None:

@@ -17,11 +17,15 @@ from devkit.standin.ocids import make_ocid
 Clock = Callable[[], datetime]
 KindName = Literal["boot", "volume", "volume_group"]
 RouteName = Literal["get", "list", "update", "delete", "copy", "publish"]
+CopyEnd = Literal["AVAILABLE", "FAULTY"]
 
 MAX_MESSAGE_BODY_BYTES = 64 * 1024
 _MAX_PAGE_SIZE = 1000
 _IN_PROGRESS = frozenset({"CREATING", "REQUEST_RECEIVED"})
 _GONE = frozenset({"TERMINATING", "TERMINATED"})
+# OCI docs, "Copying a Boot Volume Backup Between Regions", Limitations: "up to ten concurrent
+# volume-backup copies per tenancy from a source region".
+DEFAULT_MAX_COPIES_IN_FLIGHT = 10
 
 
 class BackupKind(StrEnum):
@@ -88,6 +92,11 @@ SPECS: dict[BackupKind, KindSpec] = {
     ),
 }
 SPEC_BY_COLLECTION = {spec.collection: spec for spec in SPECS.values()}
+_PARENT_NOUNS = {
+    BackupKind.BOOT: "boot volume",
+    BackupKind.VOLUME: "volume",
+    BackupKind.VOLUME_GROUP: "volume group",
+}
 
 
 class ApiError(Exception):
@@ -132,6 +141,10 @@ class Backup:
     size_in_gbs: int = 50
     parent_id: str | None = None
     available_at: datetime | None = None
+    # Set on the copies the stand-in makes; a seeded copy's source region is found from its source.
+    source_region: str | None = None
+    # Where the copy delay ends: OCI copies can also end FAULTY.
+    finishes_as: CopyEnd = "AVAILABLE"
 
     def to_model(self) -> Any:
         """The SDK model object for this backup, as the service would return it."""
@@ -208,6 +221,17 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class CopyLimitRefusal:
+    """How the stand-in refuses a copy over a limit; `message` None names the limit hit."""
+
+    # Unconfirmed: configurable. OCI documents the limits but not the status and code of the refusal;
+    # its error table lists LimitExceeded as 400, and 409 Conflict/IncorrectState and 429 are plausible.
+    status: int = 400
+    code: str = "LimitExceeded"
+    message: str | None = None
+
+
+@dataclass(frozen=True)
 class _RememberedCall:
     fingerprint: tuple[str, bytes]
     reply: Reply
@@ -236,10 +260,22 @@ def _first(query: Mapping[str, list[str]], name: str) -> str | None:
 class Cloud:
     """Every region's backups and topics, the retry-token memory, the fault script. Thread-safe."""
 
-    def __init__(self, regions: list[str], copy_delay_seconds: float, clock: Clock) -> None:
+    def __init__(
+        self,
+        regions: list[str],
+        copy_delay_seconds: float,
+        clock: Clock,
+        *,
+        one_copy_per_volume: bool = True,
+        max_copies_in_flight: int | None = DEFAULT_MAX_COPIES_IN_FLIGHT,
+    ) -> None:
         self.regions = tuple(regions)
         self.copy_delay = timedelta(seconds=copy_delay_seconds)
         self.clock = clock
+        self._one_copy_per_volume = one_copy_per_volume
+        self._max_copies_in_flight = _checked_cap(max_copies_in_flight)
+        self._refusal = CopyLimitRefusal()
+        self._copy_outcome: CopyEnd = "AVAILABLE"
         self._lock = threading.RLock()
         self._backups: dict[str, dict[str, Backup]] = {region: {} for region in regions}
         self._topics: dict[str, set[str]] = {region: set() for region in regions}
@@ -329,6 +365,59 @@ class Cloud:
         """Act as if OCI's 24-hour retry-token window had passed."""
         with self._lock:
             self._retry_tokens.clear()
+
+    def set_copy_limits(self, one_copy_per_volume: bool, max_copies_in_flight: int | None) -> None:
+        """Switch the per-volume limit and set the per-region cap (None: no cap)."""
+        cap = _checked_cap(max_copies_in_flight)
+        with self._lock:
+            self._one_copy_per_volume = one_copy_per_volume
+            self._max_copies_in_flight = cap
+
+    def set_copy_limit_refusal(self, refusal: CopyLimitRefusal) -> None:
+        """Answer copies over a limit with this status, code and message."""
+        with self._lock:
+            self._refusal = refusal
+
+    def set_copy_outcome(self, state: CopyEnd) -> None:
+        """The state copies made from now on reach when their delay has passed."""
+        with self._lock:
+            self._copy_outcome = _checked_end(state)
+
+    def copies_in_flight(self, source_region: str | None) -> list[Backup]:
+        """Copies still being made (from `source_region`, if given), oldest first."""
+        with self._lock:
+            everything = [self._current(b) for stored in self._backups.values() for b in stored.values()]
+            found = [
+                b
+                for b in everything
+                if b.lifecycle_state in _IN_PROGRESS
+                and b.source_backup_id is not None
+                and (region := self._source_region(b)) is not None
+                and source_region in (None, region)
+            ]
+        return sorted(found, key=lambda b: b.time_created)
+
+    def finish_copy(self, backup_id: str, state: CopyEnd) -> Backup:
+        """End a backup still being made (a copy, usually) in `state`, whatever its delay says."""
+        end = _checked_end(state)
+        with self._lock:
+            for stored in self._backups.values():
+                if backup_id in stored:
+                    backup = self._current(stored[backup_id])
+                    break
+            else:
+                raise KeyError(backup_id)
+            if backup.lifecycle_state not in _IN_PROGRESS:
+                raise ValueError(f"backup {backup_id} is {backup.lifecycle_state}, not being made")
+            done = replace(backup, lifecycle_state=end, available_at=None)
+            self._backups[backup.region][backup_id] = done
+        return done
+
+    def finish_all_copies(self, state: CopyEnd) -> list[Backup]:
+        """End every copy in flight, from any region, in `state`."""
+        end = _checked_end(state)
+        with self._lock:
+            return [self.finish_copy(b.id, end) for b in self.copies_in_flight(None)]
 
     # Block Storage operations.
 
@@ -430,6 +519,9 @@ class Cloud:
                     "IncorrectState",
                     f"Backup {backup_id} is {source.lifecycle_state}; only AVAILABLE backups copy",
                 )
+            # Checked here, under the lock that also stores the copy, so concurrent requests cannot
+            # both slip under a limit; a retry-token replay never gets here (StandIn.answer).
+            self._check_copy_limits(region, source)
             now = self.clock()
             name = details.display_name
             copy = Backup(
@@ -449,6 +541,8 @@ class Cloud:
                 size_in_gbs=source.size_in_gbs,
                 parent_id=source.parent_id,
                 available_at=now + self.copy_delay,
+                source_region=region,
+                finishes_as=self._copy_outcome,
             )
             self._backups[destination][copy.id] = copy
         work_request = make_ocid("coreservicesworkrequest", region)
@@ -504,12 +598,47 @@ class Cloud:
             and backup.available_at is not None
             and self.clock() >= backup.available_at
         ):
-            done = replace(backup, lifecycle_state="AVAILABLE", available_at=None)
+            done = replace(backup, lifecycle_state=backup.finishes_as, available_at=None)
             with self._lock:
                 if self._backups[backup.region].get(backup.id) == backup:
                     self._backups[backup.region][backup.id] = done
             return done
         return backup
+
+    def _source_region(self, copy: Backup) -> str | None:
+        if copy.source_region is not None:
+            return copy.source_region
+        for region, stored in self._backups.items():
+            if copy.source_backup_id in stored:
+                return region
+        return None
+
+    def _check_copy_limits(self, region: str, source: Backup) -> None:
+        in_flight = self.copies_in_flight(region)
+        refusal = self._refusal
+        if self._one_copy_per_volume:
+            # OCI docs, "Copying a Boot Volume Backup Between Regions", Limitations: "you can only copy
+            # one backup per boot volume at a time from a specific source region". Applied to volumes
+            # and volume groups alike (the function treats the kinds alike); for those, unconfirmed.
+            busy = [b for b in in_flight if b.parent_id == source.parent_id]
+            if busy and source.parent_id is not None:
+                noun = _PARENT_NOUNS[source.kind]
+                raise ApiError(
+                    refusal.status,
+                    refusal.code,
+                    refusal.message
+                    or f"Only one copy per {noun} can be in progress from a source region: {noun} "
+                    f"{source.parent_id} already has copy {busy[0].id} in progress from {region}",
+                )
+        cap = self._max_copies_in_flight
+        # OCI docs, same page: "up to ten concurrent volume-backup copies per tenancy from a source
+        # region". The stand-in serves one tenancy, so the cap counts every copy from the region.
+        if cap is not None and len(in_flight) >= cap:
+            raise ApiError(
+                refusal.status,
+                refusal.code,
+                refusal.message or f"The limit of {cap} concurrent copies from {region} is reached",
+            )
 
     def _lookup(self, region: str, spec: KindSpec, backup_id: str) -> Backup:
         with self._lock:
@@ -531,6 +660,20 @@ class Cloud:
         if not 1 <= len(text) <= 255:
             raise invalid("displayName must be 1 to 255 characters")
         return text
+
+
+def _checked_cap(cap: int | None) -> int | None:
+    if cap is not None and cap < 0:
+        raise ValueError(f"the cap of copies in flight must be 0 or more, or None for none: {cap}")
+    return cap
+
+
+def _checked_end(state: str) -> CopyEnd:
+    if state == "AVAILABLE":
+        return "AVAILABLE"
+    if state == "FAULTY":
+        return "FAULTY"
+    raise ValueError(f"a copy ends AVAILABLE or FAULTY, not {state}")
 
 
 def utc_now() -> datetime:
