@@ -56,7 +56,7 @@ class ConfigurationError(Failed):
 
 
 class OciError(Failed):
-    """An OCI call failed; carries what was called, where, and OCI's own answer."""
+    """An OCI call failed; carries what was called, where, OCI's own answer, and how many requests."""
 
     def __init__(
         self,
@@ -67,6 +67,7 @@ class OciError(Failed):
         http_status: int | None = None,
         code: str | None = None,
         opc_request_id: str | None = None,
+        attempts: int = 1,
     ) -> None:
         super().__init__(reason)
         self.operation = operation
@@ -74,6 +75,8 @@ class OciError(Failed):
         self.http_status = http_status
         self.code = code
         self.opc_request_id = opc_request_id
+        # Requests sent before giving up: 0 when the deadline left no room for the first.
+        self.attempts = attempts
 
 
 class PermanentError(OciError):

@@ -12,10 +12,11 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from threading import Lock
-from typing import Any, TypeVar
+from typing import Any
 
 import oci
 from oci.circuit_breaker import NoCircuitBreakerStrategy
@@ -38,7 +39,6 @@ from backup_copy.ocids import parse_ocid
 
 log = logging.getLogger(__name__)
 
-_T = TypeVar("_T")
 # The shortest read timeout an attempt gets, however close the deadline.
 MIN_READ_TIMEOUT = 0.5
 
@@ -123,6 +123,11 @@ class RetryPolicy:
         ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
         return float(ceiling / 2 + ceiling / 2 * self.jitter())
 
+    def next_pause(self, attempt: int, remaining: float, reserve: float) -> float | None:
+        """The pause before try `attempt + 1`, or None to give up as it would eat into `reserve`."""
+        pause = self.delay(attempt)
+        return None if remaining - pause < reserve else pause
+
 
 @dataclass(frozen=True)
 class Credentials:
@@ -176,7 +181,7 @@ class OciGateway:
         """Read a backup in its own region."""
         api = _APIS[kind]
         client = self._client("iaas", region)
-        data = self._call("get", region, deadline, getattr(client, api.get), backup_id, kind=kind).data
+        data = self._call(client, "get", region, deadline, api.get, backup_id, kind=kind).data
         return self._source(kind, region, data)
 
     def find_copies(self, source: Backup, region: str, deadline: Deadline) -> list[BackupCopy]:
@@ -206,10 +211,11 @@ class OciGateway:
         )
         # The same retry token on every attempt: OCI answers a repeat with the first result.
         response = self._call(
+            client,
             "copy",
             source.region,
             deadline,
-            getattr(client, api.copy),
+            api.copy,
             source.id,
             details,
             kind=source.kind,
@@ -234,10 +240,11 @@ class OciGateway:
         client = self._client("iaas", copy.region)
         freeform, defined = source.copy_tags()
         self._call(
+            client,
             "tag",
             copy.region,
             deadline,
-            getattr(client, api.update),
+            api.update,
             copy.id,
             api.update_details(freeform_tags=freeform, defined_tags=defined),
             kind=source.kind,
@@ -254,7 +261,7 @@ class OciGateway:
     def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
         """Delete a backup (retention of the copies this function made)."""
         client = self._client("iaas", region)
-        self._call("delete", region, deadline, getattr(client, _APIS[kind].delete), backup_id, kind=kind)
+        self._call(client, "delete", region, deadline, _APIS[kind].delete, backup_id, kind=kind)
 
     # --- the Notifier port -----------------------------------------------------------------------
 
@@ -263,10 +270,11 @@ class OciGateway:
         region = parse_ocid(topic_id, resource_type="onstopic").region
         client = self._client("notification", region)
         response = self._call(
+            client,
             "publish",
             region,
             deadline,
-            client.publish_message,
+            "publish_message",
             topic_id,
             MessageDetails(title=title, body=body),
             reserve=0.5,
@@ -279,14 +287,14 @@ class OciGateway:
         self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline, **filters: str
     ) -> list[Any]:
         """Every page of a kind's list call in a compartment and region."""
-        list_call = getattr(self._client("iaas", region), _APIS[kind].list)
+        client = self._client("iaas", region)
         items: list[Any] = []
         page: str | None = None
         while True:
             # The SDK's own keyword arguments: a filter and the page token.
             sdk_kwargs: dict[str, Any] = {**filters, **({"page": page} if page else {})}
             response = self._call(
-                "list", region, deadline, list_call, compartment_id, kind=kind, **sdk_kwargs
+                client, "list", region, deadline, _APIS[kind].list, compartment_id, kind=kind, **sdk_kwargs
             )
             items.extend(response.data)
             page = response.next_page
@@ -318,23 +326,24 @@ class OciGateway:
 
     def _call(
         self,
+        client: Any,
         operation: str,
         region: str,
         deadline: Deadline,
-        method: Callable[..., _T],
+        sdk_method: str,
         *args: Any,
         kind: BackupKind | None = None,
         destination: str | None = None,
         reserve: float | None = None,
         **kwargs: Any,
-    ) -> _T:
-        """Call the SDK, retrying transient failures while the deadline leaves room.
+    ) -> Any:
+        """Call `client.<sdk_method>`, retrying transient failures while the deadline leaves room.
 
         Each attempt's read timeout is cut to the time left (less the reserve), so a hung answer
         fails while the function can still report it, rather than outliving the container.
         """
         keep = self._retry.reserve if reserve is None else reserve
-        client = getattr(method, "__self__", None)
+        method = getattr(client, sdk_method)
         attempt = 0
         while True:
             attempt += 1
@@ -345,25 +354,21 @@ class OciGateway:
                     f"no time left for {operation} in {region} before the deadline",
                     operation=operation,
                     region=region,
+                    attempts=attempt - 1,
                 )
             read = max(MIN_READ_TIMEOUT, min(self._retry.read_timeout, left))
-            if client is not None:
-                # Clients are cached per region and the fdk runs one call at a time, so setting
-                # the shared client's timeout for this attempt races with nothing.
-                client.base_client.timeout = (min(self._retry.connect_timeout, read), read)
             try:
-                return method(*args, **kwargs)
+                with _attempt_timeout(client, (min(self._retry.connect_timeout, read), read)):
+                    return method(*args, **kwargs)
             except Exception as exc:  # the SDK's errors are classified; anything else is a bug
-                error = classify(exc, operation, region, kind=kind, destination=destination)
+                error = classify(exc, operation, region, kind=kind, destination=destination, attempts=attempt)
                 if error is None:
                     raise
                 if not isinstance(error, TransientError):
                     raise error from exc
-                pause = self._retry.delay(attempt)
-                if deadline.remaining() - pause < keep:
-                    error.reason = f"{error.reason} (gave up after {attempt} attempt(s), as time ran out)"
-                    error.args = (error.reason,)
-                    raise error from exc
+                pause = self._retry.next_pause(attempt, deadline.remaining(), keep)
+                if pause is None:
+                    raise _out_of_time(error) from exc
                 log.warning(
                     "retrying OCI call",
                     extra={
@@ -397,6 +402,36 @@ class OciGateway:
         )
 
 
+@contextmanager
+def _attempt_timeout(client: Any, timeout: tuple[float, float]) -> Iterator[None]:
+    """Give the client's requests `timeout` (connect, read) for one attempt, then restore its own."""
+    # The SDK's operations accept no timeout argument, and BaseClient.request hands requests the
+    # client's own `base_client.timeout` on every call, so setting that attribute is the only hook.
+    # It is safe on a client shared through the cache because the fdk serves one call at a time
+    # per container, so nothing else sends through this client meanwhile. Once destinations run in
+    # parallel, each thread must have a client of its own, or attempts would set each other's timeout.
+    base = client.base_client
+    own = base.timeout
+    base.timeout = timeout
+    try:
+        yield
+    finally:
+        base.timeout = own
+
+
+def _out_of_time(error: TransientError) -> TransientError:
+    """The error to raise when `error` could have mended but the deadline leaves no room for a retry."""
+    return TransientError(
+        f"{error.reason} (gave up after {error.attempts} attempt(s), as time ran out)",
+        operation=error.operation,
+        region=error.region,
+        http_status=error.http_status,
+        code=error.code,
+        opc_request_id=error.opc_request_id,
+        attempts=error.attempts,
+    )
+
+
 # OCI answers these with a 409 when another operation holds the resource: worth another try.
 _TRANSIENT_409 = frozenset({"IncorrectState", "LockConflict", "Conflict", "ConcurrentOperation"})
 
@@ -408,6 +443,7 @@ def classify(
     *,
     kind: BackupKind | None = None,
     destination: str | None = None,
+    attempts: int = 1,
 ) -> Failed | None:
     """The error an SDK exception stands for, with a reason that says what to fix; None if not OCI's."""
     if isinstance(exc, oci.exceptions.ServiceError):
@@ -418,6 +454,7 @@ def classify(
             "http_status": status,
             "code": code,
             "opc_request_id": exc.request_id,
+            "attempts": attempts,
         }
         transient = (
             status == 429 or (status == 409 and code in _TRANSIENT_409) or (status >= 500 and status != 501)
@@ -442,10 +479,14 @@ def classify(
             f"OCI {what} for {operation} in {region} ({type(exc).__name__})",
             operation=operation,
             region=region,
+            attempts=attempts,
         )
     if isinstance(exc, oci.exceptions.ClientError):
         return PermanentError(
-            f"the SDK refused {operation} in {region}: {exc}", operation=operation, region=region
+            f"the SDK refused {operation} in {region}: {exc}",
+            operation=operation,
+            region=region,
+            attempts=attempts,
         )
     return None
 

@@ -169,6 +169,26 @@ def test_a_transient_failure_gives_up_when_the_deadline_leaves_no_room(cloud: Lo
     assert cloud.standin.backups(AWAY) == []
 
 
+def test_giving_up_counts_every_request_that_was_sent(cloud: LocalCloud) -> None:
+    source_id = seed(cloud)
+    # The deadline runs on a clock that only the pauses move, so the retries end by arithmetic:
+    # with full jitter the pauses are 0.5, 1 and 2 s, and the 4 s after the fourth would eat the reserve.
+    now = [0.0]
+
+    def pause(seconds: float) -> None:
+        now[0] += seconds
+
+    gateway = gateway_for(cloud, retry=RetryPolicy(sleep=pause, jitter=lambda: 1.0, reserve=4.0))
+    source = gateway.get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(30))
+    cloud.standin.script_faults([Fault("copy", 503, "ServiceUnavailable", count=100)])
+    with pytest.raises(TransientError, match=r"gave up after 4 attempt\(s\), as time ran out") as caught:
+        gateway.request_copy(source, request_for(source_id), Deadline.after(10.0, clock=lambda: now[0]))
+    copies = [r for r in cloud.standin.requests if r.route == "copy"]
+    assert [r.status for r in copies] == [503] * 4
+    assert caught.value.attempts == len(copies)
+    assert (caught.value.http_status, caught.value.code) == (503, "ServiceUnavailable")
+
+
 def test_unaccepted_credentials_are_permanent_and_say_so(
     cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
