@@ -5,12 +5,26 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field, replace
 
-from backup_copy.backups import Backup, BackupCopy, BackupKind, CopyRequest
+from backup_copy.backups import MARKER_TAG, Backup, BackupCopy, BackupKind, CopyRequest
 from backup_copy.deadline import Deadline
 from backup_copy.errors import Failed, PermanentError
 
 COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaa4vggyw2zmbrcwxnwbzfkdcyvkcpqxadmcdwaeb6v6uqpfrw4tuxq"
 TOPIC = "ocid1.onstopic.oc1.phx.aaaaaaaatopicforbackupcopynoticesxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+
+
+@dataclass
+class FakeClock:
+    """A monotonic clock that moves only when told: give it to a Deadline, no sleeping."""
+
+    now: float = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Let `seconds` pass."""
+        self.now += seconds
 
 
 @dataclass
@@ -26,6 +40,14 @@ class FakeGateway:
     fail_publish: Failed | None = None
     fail_tag: Failed | None = None
     tagged: list[tuple[str, dict[str, str], dict[str, dict[str, object]]]] = field(default_factory=list)
+    # Retention and the sweep: deletes as (region, id), failures by backup id or listed region.
+    deleted: list[tuple[str, str]] = field(default_factory=list)
+    fail_delete: dict[str, Failed] = field(default_factory=dict)
+    fail_list_in: dict[str, Failed] = field(default_factory=dict)
+    # How long each call takes on `clock`, by the name `calls` records it under ("copy", "delete",
+    # "list-all"); nothing takes any time unless a test says so.
+    clock: FakeClock = field(default_factory=FakeClock)
+    takes: dict[str, float] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     def add_source(
@@ -54,6 +76,11 @@ class FakeGateway:
         self.backups[backup_id] = backup
         return backup
 
+    def add_backup(self, backup: Backup) -> Backup:
+        """Put any backup in the fake store as it is: an original, or a copy in its destination."""
+        self.backups[backup.id] = backup
+        return backup
+
     def get_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> Backup:
         """Read a backup; 404 as OCI would."""
         self.calls.append(f"get {region}")
@@ -62,14 +89,26 @@ class FakeGateway:
         return self.backups[backup_id]
 
     def find_copies(self, source: Backup, region: str, deadline: Deadline) -> list[BackupCopy]:
-        """Copies of a source in a region."""
+        """Copies of a source in a region: backups stored there naming it, then the ones it requested."""
         self.calls.append(f"list {region}")
-        return list(self.copies.get(f"{source.id}|{region}", []))
+        stored = [
+            BackupCopy(
+                region=region,
+                id=b.id,
+                state=b.lifecycle_state,
+                marked=b.freeform_tags.get(MARKER_TAG) == source.id,
+                display_name=b.display_name,
+            )
+            for b in self.backups.values()
+            if b.region == region and b.source_backup_id == source.id
+        ]
+        return stored + list(self.copies.get(f"{source.id}|{region}", []))
 
     def request_copy(self, source: Backup, request: CopyRequest, deadline: Deadline) -> BackupCopy:
         """Make a copy, or fail as configured."""
         region = request.destination_region
         self.calls.append(f"copy {region}")
+        self._spend("copy")
         self.copy_requests.append((source.id, request))
         if region in self.fail_copy_to:
             raise self.fail_copy_to[region]
@@ -98,13 +137,24 @@ class FakeGateway:
     def list_backups(
         self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline
     ) -> list[Backup]:
-        """The sources held in a region (the sweep's listing; its tests use the stand-in)."""
+        """The backups held in a region and compartment (the sweep's listing), or fail as configured."""
         self.calls.append(f"list-all {region}")
-        return [b for b in self.backups.values() if b.region == region and b.kind is kind]
+        self._spend("list-all")
+        if region in self.fail_list_in:
+            raise self.fail_list_in[region]
+        return [
+            b
+            for b in self.backups.values()
+            if b.region == region and b.kind is kind and b.compartment_id == compartment_id
+        ]
 
     def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
-        """Forget a backup."""
+        """Forget a backup, or fail as configured."""
         self.calls.append(f"delete {region}")
+        self._spend("delete")
+        if backup_id in self.fail_delete:
+            raise self.fail_delete[backup_id]
+        self.deleted.append((region, backup_id))
         self.backups.pop(backup_id, None)
 
     def publish(self, topic_id: str, title: str, body: str, deadline: Deadline) -> str:
@@ -114,3 +164,6 @@ class FakeGateway:
             raise self.fail_publish
         self.published.append((topic_id, title, body))
         return f"message-{len(self.published)}"
+
+    def _spend(self, operation: str) -> None:
+        self.clock.advance(self.takes.get(operation, 0.0))
