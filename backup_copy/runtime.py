@@ -55,13 +55,6 @@ class Runtimes:
         self._runtime: Runtime | None = None
         self._fallback: NoticeRuntime | None = None
 
-    @classmethod
-    def of(cls, runtime: Runtime) -> Runtimes:
-        """Runtimes that always give `runtime` (tests, and callers that wire their own)."""
-        built = cls(gateway=lambda _: runtime.gateway)
-        built._runtime = runtime
-        return built
-
     def runtime(self) -> Runtime:
         """The settings and gateway; ConfigurationError (each time) while the configuration is bad."""
         with self._lock:

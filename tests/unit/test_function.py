@@ -144,3 +144,22 @@ def test_log_lines_are_json_with_the_call_and_event_ids(
     assert outcome[0]["eventId"] == "6e1e2f5c-4b0a-4d6e-9a52-1c7b3f0d9a41"
     assert len(outcome[0]["newBackupIds"]) == 2
     assert all("data" not in line for line in lines)
+
+
+def test_a_bad_configuration_builds_its_notice_publisher_once_and_announces_every_event(
+    config: Config, fake_runtime: FakeGateway
+) -> None:
+    built: list[str | None] = []
+
+    def gateway(endpoint_template: str | None) -> FakeGateway:
+        built.append(endpoint_template)
+        return fake_runtime
+
+    runtimes = Runtimes(config, gateway=gateway)
+    config["DESTINATION_REGIONS"] = "mars-north-1"
+    answers = [
+        handle(event_bytes(BOOT_EVENT), deadline=Deadline.after(30), runtimes=runtimes) for _ in range(3)
+    ]
+    assert [answer.status_code for answer in answers] == [502, 502, 502]
+    assert built == [None]
+    assert len(fake_runtime.published) == 3
