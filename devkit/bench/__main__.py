@@ -2,10 +2,10 @@
 
     python -m devkit.bench [--rounds 7] [--burst 50] [--warm 200]
 
-Every function process runs as the image runs it: the real fdk on a unix socket, `python -S` with only
-the project and the trimmed payload (`make image-payload`) on the path. The floor is bench/floor_func.py
-under the same fdk, measured in the same run, alternating with the function. Figures, not a test:
-the exit status is 0 whatever they are.
+Every function process runs as the image runs it: the real fdk on a unix socket, `python -S` with
+only the project and the trimmed payload (`make image-payload`) on the path. The floor is
+devkit/bench/floor_func.py under the same fdk, measured in the same run, alternating with the
+function. Figures, not a test: the exit status is 0 whatever they are.
 """
 
 from __future__ import annotations
