@@ -168,3 +168,28 @@ def test_sweep_settings_have_safe_defaults(config: Config) -> None:
     assert load_settings(config).sweep_source_region == "us-phoenix-1"
     config["SWEEP_REGION"] = "US-SANJOSE-1"
     assert load_settings(config).sweep_source_region == "us-sanjose-1"
+
+
+def test_typed_values_are_read_as_well_as_environment_strings() -> None:
+    settings = load_settings(
+        {
+            "DESTINATION_REGIONS": ("us-ashburn-1", "eu-frankfurt-1"),
+            "NOTIFICATION_TOPIC_ID": TOPIC,
+            "DESTINATION_KMS_KEY_IDS": {"us-ashburn-1": KEY_IAD},
+            "DRY_RUN": True,
+            "RETENTION_DAYS": 30,
+            "SOURCE_TYPES": frozenset({"SCHEDULED"}),
+            "REQUIRED_TAG": ("backup-dr", "true"),
+        }
+    )
+    assert settings.destination_regions == ("us-ashburn-1", "eu-frankfurt-1")
+    assert settings.destination_kms_key_ids == {"us-ashburn-1": KEY_IAD}
+    assert (settings.dry_run, settings.retention_days) == (True, 30.0)
+    assert settings.source_types == frozenset({"SCHEDULED"})
+    assert settings.required_tag == ("backup-dr", "true")
+
+
+def test_a_typed_value_of_the_wrong_shape_is_named_by_its_key(config: Config) -> None:
+    config_with_number: dict[str, object] = {**config, "DESTINATION_REGIONS": 42}
+    with pytest.raises(ConfigurationError, match="DESTINATION_REGIONS: a comma-separated list"):
+        load_settings(config_with_number)
