@@ -150,8 +150,8 @@ def copy_to(
         )
     if copy.state == QUEUED:
         reason = (
-            f"a copy of this {source.kind.label}'s volume is in flight from {source.region}, and OCI copies "
-            "one backup per volume at a time: the sweep requests this copy once it has finished"
+            f"OCI copies one backup per boot volume at a time from {source.region}, and a copy of this "
+            f"volume is in flight: the sweep copies to {region} once it has finished"
         )
         return PairResult(copy=copy, waiting=RegionFailure(region, reason, "copy_limit"))
     warning = None
