@@ -108,6 +108,8 @@ class SourceCopy:
 
     source: str
     copy: BackupCopy
+    # Earlier copies of the source in that region that ended FAULTY: this copy is their retry.
+    replaces: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

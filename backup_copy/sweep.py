@@ -167,7 +167,7 @@ def catch_up(
     # Most overdue volume first: the one whose oldest missing backup is oldest.
     order = sorted(missing, key=lambda v: min(s.time_created or now for s, _ in missing[v]))
 
-    run = _QueueRun(settings, store, deadline, now, in_flight, running)
+    run = _QueueRun(settings, store, deadline, now, estate.copies, in_flight, running)
     for volume in order:
         for source, regions in missing[volume]:
             for region in regions:
@@ -185,6 +185,7 @@ class _QueueRun:
     store: BackupStore
     deadline: Deadline
     now: datetime
+    copies: Copies
     in_flight: defaultdict[str, int]
     running: int
     copied: list[SourceCopy] = field(default_factory=list)
@@ -216,7 +217,12 @@ class _QueueRun:
         if copy is not None and copy.state == "PLANNED":
             self.copied.append(SourceCopy(source.id, copy))
         if copy is not None and result.made:
-            self.copied.append(SourceCopy(source.id, copy))
+            faulty = tuple(
+                c.id
+                for c in self.copies.get(region, ())
+                if c.source_backup_id == source.id and c.lifecycle_state == "FAULTY"
+            )
+            self.copied.append(SourceCopy(source.id, copy, faulty))
             self.made.append(_as_listed(source, copy, self.now))
             self.in_flight[volume] += 1
             self.running += 1

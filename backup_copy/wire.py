@@ -8,7 +8,16 @@ building seven frozen response models costs about 28 ms of a cold start on the d
 from __future__ import annotations
 
 from backup_copy.backups import BackupCopy, RegionFailure, new_backup_ids
-from backup_copy.outcome import CopyOutcome, Expiry, Outcome, QueuedCopy, RpoLine, SweepOutcome, SweepReport
+from backup_copy.outcome import (
+    CopyOutcome,
+    Expiry,
+    Outcome,
+    QueuedCopy,
+    RpoLine,
+    SourceCopy,
+    SweepOutcome,
+    SweepReport,
+)
 
 JsonObject = dict[str, object]
 
@@ -83,7 +92,7 @@ def report_json(report: SweepReport) -> JsonObject:
     return {
         "sourceRegion": report.source_region,
         "examined": report.examined,
-        "copied": [{"source": item.source, **copy_json(item.copy)} for item in report.copied],
+        "copied": [copied_json(item) for item in report.copied],
         "failures": [{"source": item.subject, **failure_json(item.failure)} for item in report.failures],
         "left": list(report.left),
         "queued": [queued_json(item) for item in report.queued],
@@ -91,6 +100,14 @@ def report_json(report: SweepReport) -> JsonObject:
         "rpo": [rpo_json(line) for line in report.rpo],
         "notes": list(report.notes),
     }
+
+
+def copied_json(item: SourceCopy) -> JsonObject:
+    """A copy the sweep requested, with its source, and the FAULTY copies it retries if any."""
+    body: JsonObject = {"source": item.source, **copy_json(item.copy)}
+    if item.replaces:
+        body["replaces"] = list(item.replaces)
+    return body
 
 
 def expiry_json(expiry: Expiry) -> JsonObject:
