@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from backup_copy.backups import (
+    IN_FLIGHT_STATES,
     LIVE_COPY_STATES,
     PENDING_SOURCE_STATES,
     QUEUED,
@@ -116,8 +117,9 @@ def copy_to_destinations(
     """Give every destination a live, tagged copy of `source`; each region stands on its own.
 
     OCI copies one backup per boot volume at a time from a source region ("Copying a Boot Volume
-    Backup Between Regions", Limitations): once this call has requested one copy of a boot volume
-    backup, the other destinations that lack a copy are QUEUED for the sweep instead of refused.
+    Backup Between Regions", Limitations): once a copy of a boot volume backup is in flight (requested
+    by this call, or found being made), the other destinations that lack a copy are QUEUED for the
+    sweep instead of refused.
     For volume and volume group backups the limit is not documented: each is requested, and a
     refusal for the limits queues it just the same.
     """
@@ -125,7 +127,9 @@ def copy_to_destinations(
     volume_busy = False
     for region in settings.destination_regions:
         result = copy_to(region, source, settings, store, deadline, hold=volume_busy)
-        volume_busy = volume_busy or (result.made and source.kind is BackupKind.BOOT)
+        # A copy of this boot volume in flight, just requested or found, holds the other destinations.
+        in_flight = result.copy is not None and result.copy.state in IN_FLIGHT_STATES
+        volume_busy = volume_busy or (in_flight and source.kind is BackupKind.BOOT)
         results.append(result)
     return FanOut(
         copies=tuple(r.copy for r in results if r.copy is not None),

@@ -214,16 +214,21 @@ class _QueueRun:
             # Something of this volume's is in flight that the listings could not show.
             self.in_flight[volume] += 1
         copy = result.copy
-        if copy is not None and copy.state == "PLANNED":
-            self.copied.append(SourceCopy(source.id, copy))
-        if copy is not None and result.made:
+        if copy is None or copy.id is None:
+            if copy is not None and copy.state == "PLANNED":
+                self.copied.append(SourceCopy(source.id, copy))
+            return
+        if result.made:
             faulty = tuple(
                 c.id
                 for c in self.copies.get(region, ())
                 if c.source_backup_id == source.id and c.lifecycle_state == "FAULTY"
             )
             self.copied.append(SourceCopy(source.id, copy, faulty))
-            self.made.append(_as_listed(source, copy, self.now))
+        # A copy the listing did not show (just made, or made since the listing) joins it, so the
+        # limits, retention and the RPO report see it.
+        self.made.append(_as_listed(source, copy, self.now, ours=result.made))
+        if copy.state in IN_FLIGHT_STATES:
             self.in_flight[volume] += 1
             self.running += 1
 
@@ -365,9 +370,13 @@ def _complete(copies: Copies, source: Backup, settings: Settings) -> bool:
     )
 
 
-def _as_listed(source: Backup, copy: BackupCopy, now: datetime) -> Backup:
-    """A copy just requested, as the next listing would show it (for retention and the report)."""
-    freeform, _ = source.copy_tags()
+def _as_listed(source: Backup, copy: BackupCopy, now: datetime, *, ours: bool) -> Backup:
+    """A copy the listing missed, as the next listing would show it (for retention and the report).
+
+    Only a copy this sweep's own request returned, or one already marked, carries the marker: a
+    copy someone else made stays unmarked, so retention never deletes it.
+    """
+    freeform = source.copy_tags()[0] if ours or copy.marked else {}
     return Backup(
         id=str(copy.id),
         kind=source.kind,
