@@ -116,7 +116,12 @@ def notice_body(notice: Message) -> dict[str, Any]:
 
 
 def reset(cloud: LocalCloud) -> None:
-    """No faults, no latency, no recorded requests."""
+    """No faults, no latency, no recorded requests, and earlier cases' copies finished.
+
+    The stand-in keeps OCI's cap of ten copies in flight from a source region: copies left in flight
+    by earlier cases would otherwise hold this case's copies back.
+    """
+    cloud.standin.finish_all_copies()
     cloud.standin.clear_faults()
     cloud.standin.set_latency(0.0)
     for route in ROUTES:
