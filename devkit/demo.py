@@ -4,7 +4,7 @@
 
 Local (the default): starts the stand-in, seeds the event's backup in its source region, runs the
 function under the fdk on a unix socket and shows the answer, the new backups and the notice.
---queue: the stand-in enforces OCI's copy limits and the event goes to two destinations, so one is
+--queue: the event goes to two destinations under OCI's copy limits (the stand-in keeps them), so one is
 copied and one QUEUED; then the first copy finishes and a sweep starts the queued one.
 With OCI_CONFIG_PROFILE set and no resource principal: signs with that ~/.oci/config profile
 against the real regional endpoints. That makes REAL copies in your tenancy.
@@ -56,7 +56,7 @@ def _local_run(path: Path, body: bytes, *, queue: bool) -> int:
     event = load_event(path)
     with (
         tempfile.TemporaryDirectory(prefix="backup-copy-demo-") as directory,
-        local_cloud(Path(directory), copy_limits=queue) as cloud,
+        local_cloud(Path(directory)) as cloud,
     ):
         source = cloud.seed_from_event(event)
         default = "us-ashburn-1,eu-frankfurt-1" if queue else "us-ashburn-1"

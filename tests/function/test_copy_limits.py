@@ -434,3 +434,27 @@ def test_events_sweeps_and_copies_ending_in_any_order_copy_each_backup_once_per_
             report_multiple_bugs=False,
         ),
     )
+
+
+@pytest.mark.parametrize("every_kind", [False, True])
+def test_a_volume_backup_fans_out_at_once_unless_oci_holds_it_and_then_it_is_queued(
+    limited: LocalCloud, every_kind: bool
+) -> None:
+    # OCI documents the one-copy-per-volume limit for boot volumes only: either answer is handled.
+    limited.standin.set_copy_limits(every_kind_one_at_a_time=every_kind)
+    event = event_json("volume-backup-end.json")
+    source = limited.seed_from_event(event)
+    assert source is not None
+    with serve(limited, f"{AWAY},{FAR}", SWEEP_REGION=HOME) as function:
+        status, answer = call(function, json.dumps(event).encode())
+        assert (status, answer["status"]) == (200, "copied")
+        states = sorted(c["state"] for c in answer["copies"])
+        assert states == (["CREATING", "QUEUED"] if every_kind else ["CREATING", "CREATING"])
+        assert copy_requests_for(limited, source) == ([200, 400] if every_kind else [200, 200])
+        assert failed_titles(limited) == []
+
+        limited.standin.finish_all_copies()
+        status, swept = sweep(function)
+        assert status == 200
+        assert len(copied_pairs(swept)) == (1 if every_kind else 0)
+    assert all(len(live_copies_of(limited, source, region)) == 1 for region in (AWAY, FAR))
