@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SOURCES := func.py backup_copy deploy devkit image tests
 
-.PHONY: test lint types unit tests demo invoke bench image-payload deploy-files clean
+.PHONY: test lint types unit tests demo demo-queue invoke bench image-payload deploy-files clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ unit: $(STAMP)
 ## demo: run the function through the real fdk against the local OCI stand-in
 demo: $(STAMP)
 	$(BIN)/python -m devkit.demo events/boot-volume-backup-end.json
+
+## demo-queue: OCI's copy limits on, two destinations: one copied now, one queued, then a sweep copies it
+demo-queue: $(STAMP)
+	$(BIN)/python -m devkit.demo --queue events/boot-volume-backup-end.json
 
 ## invoke: the same, for any event file: make invoke EVENT=events/x.json
 invoke: $(STAMP)

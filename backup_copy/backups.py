@@ -42,6 +42,10 @@ _LABELS = {
 LIVE_COPY_STATES = frozenset({"REQUEST_RECEIVED", "CREATING", "AVAILABLE"})
 # A source in one of these may still become AVAILABLE: worth a redelivery, not a verdict.
 PENDING_SOURCE_STATES = frozenset({"REQUEST_RECEIVED", "CREATING"})
+# A copy being made: OCI's copy limits count these.
+IN_FLIGHT_STATES = frozenset({"REQUEST_RECEIVED", "CREATING"})
+# The state this function reports for a destination waiting on OCI's copy limits (never OCI's own).
+QUEUED = "QUEUED"
 # Deleted, or on its way out.
 GONE_STATES = frozenset({"TERMINATING", "TERMINATED"})
 # The freeform tag set on every copy: marks it as made by backup-copy and names its source, so

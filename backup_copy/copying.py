@@ -8,16 +8,19 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from backup_copy.backups import (
+    IN_FLIGHT_STATES,
     LIVE_COPY_STATES,
     PENDING_SOURCE_STATES,
+    QUEUED,
     Backup,
     BackupCopy,
+    BackupKind,
     CopyRequest,
     RegionFailure,
     retry_token,
 )
 from backup_copy.deadline import Deadline
-from backup_copy.errors import ConfigurationError, Failed, PermanentError, TransientError
+from backup_copy.errors import ConfigurationError, CopyLimited, Failed, PermanentError, TransientError
 from backup_copy.events import BackupCreatedEvent
 from backup_copy.outcome import CopyOutcome, Status
 from backup_copy.ports import BackupStore
@@ -66,6 +69,10 @@ def copy_event(
         status, reason, error_class = Status.DRY_RUN, "DRY_RUN is on: nothing was copied", None
     elif fan_out.new:
         status, reason, error_class = Status.COPIED, None, None
+    elif fan_out.waiting:
+        regions = ", ".join(item.region for item in fan_out.waiting)
+        reason = f"OCI's copy limits hold back the copies to {regions}: queued for the next sweep"
+        status, error_class = Status.QUEUED, None
     else:
         status, reason, error_class = Status.ALREADY_COPIED, "every destination already has a copy", None
     return replace(
@@ -75,6 +82,7 @@ def copy_event(
         new_copies=fan_out.new,
         failures=fan_out.failures,
         warnings=fan_out.warnings,
+        waiting=fan_out.waiting,
         reason=reason,
         error_class=error_class,
     )
@@ -82,47 +90,94 @@ def copy_event(
 
 @dataclass(frozen=True)
 class FanOut:
-    """One source's copies across every destination: found, new, failed, and tag warnings."""
+    """One source's copies across every destination: found, new, waiting, failed, and tag warnings."""
 
     copies: tuple[BackupCopy, ...] = ()
     new: tuple[BackupCopy, ...] = ()
     failures: tuple[RegionFailure, ...] = ()
     warnings: tuple[RegionFailure, ...] = ()
+    # Destinations whose copy OCI's copy limits hold back; their `copies` entry is QUEUED.
+    waiting: tuple[RegionFailure, ...] = ()
+
+
+@dataclass(frozen=True)
+class PairResult:
+    """One destination of one source: its live copy (found, new, planned or QUEUED), or its failure."""
+
+    copy: BackupCopy | None = None
+    made: bool = False
+    failure: RegionFailure | None = None
+    warning: RegionFailure | None = None
+    waiting: RegionFailure | None = None
 
 
 def copy_to_destinations(
     source: Backup, settings: Settings, store: BackupStore, deadline: Deadline
 ) -> FanOut:
-    """Give every destination a live, tagged copy of `source`; each region stands on its own."""
-    copies: list[BackupCopy] = []
-    new: list[BackupCopy] = []
-    failures: list[RegionFailure] = []
-    warnings: list[RegionFailure] = []
+    """Give every destination a live, tagged copy of `source`; each region stands on its own.
+
+    OCI copies one backup per boot volume at a time from a source region ("Copying a Boot Volume
+    Backup Between Regions", Limitations): once a copy of a boot volume backup is in flight (requested
+    by this call, or found being made), the other destinations that lack a copy are QUEUED for the
+    sweep instead of refused.
+    For volume and volume group backups the limit is not documented: each is requested, and a
+    refusal for the limits queues it just the same.
+    """
+    results: list[PairResult] = []
+    volume_busy = False
     for region in settings.destination_regions:
+        result = copy_to(region, source, settings, store, deadline, hold=volume_busy)
+        # A copy of this boot volume in flight, just requested or found, holds the other destinations.
+        in_flight = result.copy is not None and result.copy.state in IN_FLIGHT_STATES
+        volume_busy = volume_busy or (in_flight and source.kind is BackupKind.BOOT)
+        results.append(result)
+    return FanOut(
+        copies=tuple(r.copy for r in results if r.copy is not None),
+        new=tuple(r.copy for r in results if r.made and r.copy is not None),
+        failures=tuple(r.failure for r in results if r.failure is not None),
+        warnings=tuple(r.warning for r in results if r.warning is not None),
+        waiting=tuple(r.waiting for r in results if r.waiting is not None),
+    )
+
+
+def copy_to(
+    region: str, source: Backup, settings: Settings, store: BackupStore, deadline: Deadline, *, hold: bool
+) -> PairResult:
+    """Give one destination a live, tagged copy of `source`; `hold`: queue it rather than request one."""
+    try:
+        copy, made = _copy_to(region, source, settings, store, deadline, hold=hold)
+    except CopyLimited as exc:
+        return PairResult(copy=queued(region), waiting=RegionFailure(region, exc.reason, exc.error_class))
+    except Failed as exc:
+        return PairResult(
+            failure=RegionFailure(region=region, reason=exc.reason, error_class=exc.error_class)
+        )
+    if copy.state == QUEUED:
+        reason = (
+            f"OCI copies one backup per boot volume at a time from {source.region}, and a copy of this "
+            f"volume is in flight: the sweep copies to {region} once it has finished"
+        )
+        return PairResult(copy=copy, waiting=RegionFailure(region, reason, "copy_limit"))
+    warning = None
+    if (
+        copy.id
+        and not copy.marked
+        and not settings.dry_run
+        and (made or _named_by_us(copy, source, settings))
+    ):
+        # Tags are worth a warning, never a second copy: the copy stands whatever happens here.
+        # A found copy is tagged only if it bears the name this function gives its copies: the
+        # marker must never adopt a copy someone else made (retention deletes marked copies).
         try:
-            copy, made = _copy_to(region, source, settings, store, deadline)
+            store.tag_copy(source, copy, deadline)
         except Failed as exc:
-            failures.append(RegionFailure(region=region, reason=exc.reason, error_class=exc.error_class))
-            continue
-        copies.append(copy)
-        if made:
-            new.append(copy)
-        if (
-            copy.id
-            and not copy.marked
-            and not settings.dry_run
-            and (made or _named_by_us(copy, source, settings))
-        ):
-            # Tags are worth a warning, never a second copy: the copy stands whatever happens here.
-            # A found copy is tagged only if it bears the name this function gives its copies: the
-            # marker must never adopt a copy someone else made (retention deletes marked copies).
-            try:
-                store.tag_copy(source, copy, deadline)
-            except Failed as exc:
-                warnings.append(
-                    RegionFailure(region=region, reason=f"tags not set: {exc.reason}", error_class="tags")
-                )
-    return FanOut(tuple(copies), tuple(new), tuple(failures), tuple(warnings))
+            warning = RegionFailure(region=region, reason=f"tags not set: {exc.reason}", error_class="tags")
+    return PairResult(copy=copy, made=made, warning=warning)
+
+
+def queued(region: str) -> BackupCopy:
+    """The contract's entry for a destination waiting on OCI's copy limits."""
+    return BackupCopy(region=region, id=None, state=QUEUED)
 
 
 def filter_reason(source: Backup, settings: Settings) -> str | None:
@@ -171,15 +226,17 @@ def _named_by_us(copy: BackupCopy, source: Backup, settings: Settings) -> bool:
 
 
 def _copy_to(
-    region: str, source: Backup, settings: Settings, store: BackupStore, deadline: Deadline
+    region: str, source: Backup, settings: Settings, store: BackupStore, deadline: Deadline, *, hold: bool
 ) -> tuple[BackupCopy, bool]:
-    """The live copy in `region` (found or new), and whether this call made it."""
+    """The live copy in `region` (found, new, planned or QUEUED), and whether this call made it."""
     found = store.find_copies(source, region, deadline)
     live = [copy for copy in found if copy.state in LIVE_COPY_STATES]
     if live:
         return live[0], False
     if settings.dry_run:
         return BackupCopy(region=region, id=None, state="PLANNED"), False
+    if hold:
+        return queued(region), False
     request = CopyRequest(
         destination_region=region,
         display_name=_copy_name(source, region, settings),

@@ -3,6 +3,8 @@
     BackupCopyError
     ├── Rejected            -> status "rejected", HTTP 502: the event is not one we can act on
     │   └── InvalidEvent        the body is not a well-formed event of a handled type
+    ├── CopyLimited         -> the destination is "QUEUED" (status "queued", HTTP 200 when nothing
+    │                          else went wrong): OCI's copy limits hold the copy back; the sweep makes it
     └── Failed              -> status "failed", HTTP 502: a valid event that was not copied
         ├── ConfigurationError  the function's config is missing or invalid
         ├── PermanentError      OCI refused in a way a retry cannot mend (404, 400, 401, a FAULTY source)
@@ -41,6 +43,19 @@ class InvalidEvent(Rejected):
     def __init__(self, reason: str, *, event_id: str | None = None) -> None:
         super().__init__(reason)
         self.event_id = event_id
+
+
+class CopyLimited(BackupCopyError):
+    """OCI refused a copy for its copy limits: waiting, not failed; the sweep requests it again."""
+
+    status = "queued"
+    error_class = "copy_limit"
+
+    def __init__(self, reason: str, *, region: str, http_status: int | None = None, code: str | None = None):
+        super().__init__(reason)
+        self.region = region
+        self.http_status = http_status
+        self.code = code
 
 
 class Failed(BackupCopyError):

@@ -23,7 +23,11 @@ class Notice:
 
 
 def should_notify(outcome: Outcome) -> bool:
-    """New copies, dry-run plans, every failure and every sweep report are announced."""
+    """New copies, dry-run plans, every failure and every sweep report are announced.
+
+    A destination only QUEUED is not: the sweep copies it and announces that, and a burst of backups
+    would otherwise send a notice per backup (an e-mail subscription gets at most 10 a minute).
+    """
     return isinstance(outcome, SweepOutcome) or outcome.status in (
         Status.COPIED,
         Status.DRY_RUN,
@@ -51,7 +55,9 @@ def _title(outcome: Outcome) -> str:
     name = outcome.source_name or outcome.source or "unknown backup"
     regions = ", ".join(copy.region for copy in (outcome.new_copies or outcome.copies))
     if outcome.status is Status.COPIED:
-        return f"Backup copied to {regions}{' (tags not set)' if outcome.warnings else ''}: {name}"
+        waiting = ", ".join(item.region for item in outcome.waiting)
+        queued = f" (queued for {waiting})" if waiting else ""
+        return f"Backup copied to {regions}{queued}{' (tags not set)' if outcome.warnings else ''}: {name}"
     if outcome.status is Status.DRY_RUN:
         planned = ", ".join(copy.region for copy in outcome.copies if copy.state == "PLANNED")
         if planned:
@@ -68,6 +74,8 @@ def sweep_title(report: SweepReport, *, dry_run: bool) -> str:
         parts.append(f"{'would delete' if dry_run else 'deleted'} {len(report.expired)}")
     if report.failures:
         parts.append(f"{len(report.failures)} FAILED")
+    if report.queued:
+        parts.append(f"{len(report.queued)} queued")
     if report.left:
         parts.append(f"{len(report.left)} left for the next run")
     parts.append(f"{len(report.flagged)} past RPO" if report.flagged else "RPO met")

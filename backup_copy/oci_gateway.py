@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,7 +35,8 @@ from oci.ons.models import MessageDetails
 
 from backup_copy.backups import MARKER_TAG, Backup, BackupCopy, BackupKind, CopyRequest
 from backup_copy.deadline import Deadline
-from backup_copy.errors import ConfigurationError, Failed, PermanentError, TransientError
+from backup_copy.errors import ConfigurationError, CopyLimited, Failed, PermanentError, TransientError
+from backup_copy.events import printable
 from backup_copy.ocids import parse_ocid
 
 log = logging.getLogger(__name__)
@@ -434,6 +436,21 @@ def _out_of_time(error: TransientError) -> TransientError:
 
 # OCI answers these with a 409 when another operation holds the resource: worth another try.
 _TRANSIENT_409 = frozenset({"IncorrectState", "LockConflict", "Conflict", "ConcurrentOperation"})
+# OCI documents its copy limits ("Copying a Boot Volume Backup Between Regions", Limitations: one copy
+# per boot volume at a time from a source region; up to ten concurrent copies per tenancy) but not
+# the answer to a request over them. 400 LimitExceeded is in OCI's error table and names a limit by
+# its code alone; 409 Conflict, 409 IncorrectState and 429 also mean other things (a retried 429 or
+# 409 usually succeeds), so those count only when the message speaks of a limit or a copy in progress.
+_LIMIT_CODES = frozenset({(400, "LimitExceeded")})
+_LIMIT_CODES_WITH_MESSAGE = frozenset({(409, "Conflict"), (409, "IncorrectState"), (429, "TooManyRequests")})
+_LIMIT_MESSAGE = re.compile(r"limit|in progress|concurrent|at a time|one copy", re.IGNORECASE)
+
+
+def is_copy_limit(status: int, code: str, message: str) -> bool:
+    """Whether a refused copy request is OCI's copy limits speaking (then the copy waits, not fails)."""
+    if (status, code) in _LIMIT_CODES:
+        return True
+    return (status, code) in _LIMIT_CODES_WITH_MESSAGE and bool(_LIMIT_MESSAGE.search(message))
 
 
 def classify(
@@ -444,7 +461,7 @@ def classify(
     kind: BackupKind | None = None,
     destination: str | None = None,
     attempts: int = 1,
-) -> Failed | None:
+) -> Failed | CopyLimited | None:
     """The error an SDK exception stands for, with a reason that says what to fix; None if not OCI's."""
     if isinstance(exc, oci.exceptions.ServiceError):
         status, code = int(exc.status), str(exc.code)
@@ -456,6 +473,14 @@ def classify(
             "opc_request_id": exc.request_id,
             "attempts": attempts,
         }
+        if operation == "copy" and is_copy_limit(status, code, str(exc.message)):
+            return CopyLimited(
+                f"OCI's copy limits hold the copy to {destination or 'the destination'} back "
+                f"({status} {code}: {printable(str(exc.message), 200)})",
+                region=destination or region,
+                http_status=status,
+                code=code,
+            )
         transient = (
             status == 429 or (status == 409 and code in _TRANSIENT_409) or (status >= 500 and status != 501)
         )

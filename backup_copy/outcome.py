@@ -6,6 +6,7 @@ The answer, the log line and the notice are all made from these (backup_copy.wir
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from backup_copy.backups import BackupCopy, BackupKind, RegionFailure
@@ -16,6 +17,7 @@ class Status(StrEnum):
     """The `status` of every answer."""
 
     COPIED = "copied"
+    QUEUED = "queued"
     ALREADY_COPIED = "already_copied"
     IGNORED = "ignored"
     DRY_RUN = "dry_run"
@@ -44,6 +46,8 @@ class CopyOutcome:
     new_copies: tuple[BackupCopy, ...] = ()
     failures: tuple[RegionFailure, ...] = ()
     warnings: tuple[RegionFailure, ...] = ()
+    # Destinations held back by OCI's copy limits, and why; the sweep copies them.
+    waiting: tuple[RegionFailure, ...] = ()
     error_class: str | None = None
 
     @classmethod
@@ -93,6 +97,9 @@ class RpoLine:
     age_hours: float | None
     latest_state: str | None
     flag: str | None
+    # Copies of this volume's backups waiting on OCI's copy limits, and the oldest one's backup time.
+    queued: int = 0
+    queued_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,19 @@ class SourceCopy:
 
     source: str
     copy: BackupCopy
+    # Earlier copies of the source in that region that ended FAULTY: this copy is their retry.
+    replaces: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class QueuedCopy:
+    """A (source backup, destination) pair waiting on OCI's copy limits, and since when."""
+
+    source: str
+    region: str
+    volume: str
+    since: datetime | None
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -120,6 +140,7 @@ class SweepReport:
     copied: tuple[SourceCopy, ...] = ()
     failures: tuple[SourceFailure, ...] = ()
     left: tuple[str, ...] = ()
+    queued: tuple[QueuedCopy, ...] = ()
     expired: tuple[Expiry, ...] = ()
     rpo: tuple[RpoLine, ...] = ()
     notes: tuple[str, ...] = ()

@@ -68,6 +68,9 @@ class Settings(NoticeSettings):
     sweep_region: str | None = None
     # Set by OCI Functions: the function's own region, the sweep's source region by default.
     oci_resource_principal_region: str | None = None
+    # OCI allows up to ten concurrent copies per tenancy from a source region ("Copying a Boot Volume
+    # Backup Between Regions", Limitations): the sweep starts no more than this many at once.
+    sweep_max_copies_in_flight: int = Field(default=10, ge=1, le=100)
     retention_days: float | None = Field(default=None, gt=0)
     retention_keep: int = Field(default=1, ge=1)
     rpo_hours: float = Field(default=24.0, gt=0)

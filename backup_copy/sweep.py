@@ -7,15 +7,31 @@ that takes what the one before returned and returns a value of its own.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from backup_copy.backups import LIVE_COPY_STATES, Backup, BackupCopy, BackupKind, RegionFailure
-from backup_copy.copying import copy_to_destinations, filter_reason
+from backup_copy.backups import (
+    IN_FLIGHT_STATES,
+    LIVE_COPY_STATES,
+    Backup,
+    BackupCopy,
+    BackupKind,
+    RegionFailure,
+)
+from backup_copy.copying import copy_to, filter_reason
 from backup_copy.deadline import Deadline
 from backup_copy.errors import ConfigurationError, Failed
-from backup_copy.outcome import RpoLine, SourceCopy, SourceFailure, Status, SweepOutcome, SweepReport
+from backup_copy.outcome import (
+    QueuedCopy,
+    RpoLine,
+    SourceCopy,
+    SourceFailure,
+    Status,
+    SweepOutcome,
+    SweepReport,
+)
 from backup_copy.ports import BackupStore
 from backup_copy.retention import RetentionResult, expire, marked, volume_of
 from backup_copy.settings import Settings
@@ -34,6 +50,8 @@ class Estate:
     sources: tuple[Backup, ...]
     copies: Copies
     failures: tuple[SourceFailure, ...] = ()
+    # Every original in the source region, in the window or not, by id: the volume it was taken of.
+    volumes: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -44,6 +62,7 @@ class CatchUp:
     failures: tuple[SourceFailure, ...] = ()
     left: tuple[str, ...] = ()
     made: tuple[Backup, ...] = ()
+    queued: tuple[QueuedCopy, ...] = ()
 
 
 def run_sweep(settings: Settings, store: BackupStore, deadline: Deadline, now: datetime) -> SweepOutcome:
@@ -75,8 +94,9 @@ def run_sweep(settings: Settings, store: BackupStore, deadline: Deadline, now: d
         copied=caught_up.copied,
         failures=estate.failures + caught_up.failures + retention.failures,
         left=caught_up.left,
+        queued=caught_up.queued,
         expired=retention.expired,
-        rpo=rpo_lines(settings, copies, estate.sources, gone, now),
+        rpo=rpo_lines(settings, copies, estate.sources, gone, now, queued=caught_up.queued),
         notes=notes + retention.notes,
     )
     status, reason, error_class = verdict(settings, report)
@@ -108,9 +128,10 @@ def list_estate(
         for destination in settings.destination_regions
     }
     since = now - timedelta(hours=settings.sweep_lookback_hours)
+    originals = [b for b in _list_all(settings, store, region, deadline, failures) if not b.is_copy]
     sources = [
         backup
-        for backup in _list_all(settings, store, region, deadline, failures)
+        for backup in originals
         if backup.lifecycle_state == "AVAILABLE"
         and not backup.is_copy
         and backup.time_created is not None
@@ -119,33 +140,140 @@ def list_estate(
     ]
     # Oldest first: they are the nearest to leaving the look-back window.
     sources.sort(key=lambda backup: backup.time_created or now)
-    return Estate(tuple(sources), copies, tuple(failures))
+    volumes = {backup.id: volume_key(backup) for backup in originals}
+    return Estate(tuple(sources), copies, tuple(failures), volumes)
 
 
 def catch_up(
     settings: Settings, store: BackupStore, estate: Estate, deadline: Deadline, now: datetime
 ) -> CatchUp:
-    """Copy each source that lacks a copy somewhere; what time does not allow is left."""
-    copied: list[SourceCopy] = []
-    failures: list[SourceFailure] = []
-    made: list[Backup] = []
-    listed = {region: {c.id for c in copies} for region, copies in estate.copies.items()}
-    missing = [source for source in estate.sources if not _complete(estate.copies, source, settings)]
-    for index, source in enumerate(missing):
-        if deadline.remaining() < SWEEP_RESERVE_SECONDS:
-            left = tuple(s.id for s in missing[index:])
-            return CatchUp(tuple(copied), tuple(failures), left, tuple(made))
-        fan_out = copy_to_destinations(source, settings, store, deadline)
-        # Under DRY_RUN the planned copies are what the report is for.
-        requested = [c for c in fan_out.copies if c.state == "PLANNED"] if settings.dry_run else fan_out.new
-        copied += [SourceCopy(source.id, copy) for copy in requested]
-        failures += [SourceFailure(source.id, failure) for failure in fan_out.failures]
-        made += [
-            _as_listed(source, copy, now)
-            for copy in fan_out.copies
-            if copy.id and copy.id not in listed.get(copy.region, set())
-        ]
-    return CatchUp(tuple(copied), tuple(failures), (), tuple(made))
+    """Run the copy queue: request each missing (backup, destination) copy that OCI's limits allow now.
+
+    OCI copies one backup per boot volume at a time from a source region, and up to ten copies per
+    tenancy ("Copying a Boot Volume Backup Between Regions", Limitations). So a boot volume with a
+    copy in flight waits; otherwise its newest backup's first missing destination is requested, and
+    the rest of its pairs wait for a later sweep. Volumes go most overdue first (oldest missing
+    backup), while fewer than SWEEP_MAX_COPIES_IN_FLIGHT copies are in flight. A refusal for the
+    limits queues the pair too. What time does not allow is left for the next sweep.
+    """
+    live = _live_pairs(estate.copies)
+    in_flight = _in_flight_volumes(estate)
+    running = sum(in_flight.values())
+    missing: dict[str, list[tuple[Backup, list[str]]]] = defaultdict(list)
+    for source in sorted(estate.sources, key=lambda s: s.time_created or now, reverse=True):
+        regions = [r for r in settings.destination_regions if (source.id, r) not in live]
+        if regions:
+            missing[volume_key(source)].append((source, regions))
+    # Most overdue volume first: the one whose oldest missing backup is oldest.
+    order = sorted(missing, key=lambda v: min(s.time_created or now for s, _ in missing[v]))
+
+    run = _QueueRun(settings, store, deadline, now, estate.copies, in_flight, running)
+    for volume in order:
+        for source, regions in missing[volume]:
+            for region in regions:
+                run.pair(source, region, volume)
+    return CatchUp(
+        tuple(run.copied), tuple(run.failures), tuple(run.left), tuple(run.made), tuple(run.queued)
+    )
+
+
+@dataclass
+class _QueueRun:
+    """One pass over the queue: what it requested, queued, failed and left, and what is in flight."""
+
+    settings: Settings
+    store: BackupStore
+    deadline: Deadline
+    now: datetime
+    copies: Copies
+    in_flight: defaultdict[str, int]
+    running: int
+    copied: list[SourceCopy] = field(default_factory=list)
+    failures: list[SourceFailure] = field(default_factory=list)
+    made: list[Backup] = field(default_factory=list)
+    queued: list[QueuedCopy] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+
+    def pair(self, source: Backup, region: str, volume: str) -> None:
+        """Request the copy of `source` to `region` if OCI's limits allow it now; else queue it."""
+        if self.deadline.remaining() < SWEEP_RESERVE_SECONDS:
+            if source.id not in self.left:
+                self.left.append(source.id)
+            return
+        hold = _hold_reason(self.settings, source, self.in_flight, self.running)
+        if hold is not None:
+            self.queued.append(QueuedCopy(source.id, region, volume, source.time_created, hold))
+            return
+        result = copy_to(region, source, self.settings, self.store, self.deadline, hold=False)
+        if result.failure is not None:
+            self.failures.append(SourceFailure(source.id, result.failure))
+        if result.waiting is not None:
+            self.queued.append(
+                QueuedCopy(source.id, region, volume, source.time_created, result.waiting.reason)
+            )
+            # Something of this volume's is in flight that the listings could not show.
+            self.in_flight[volume] += 1
+        copy = result.copy
+        if copy is None or copy.id is None:
+            if copy is not None and copy.state == "PLANNED":
+                self.copied.append(SourceCopy(source.id, copy))
+            return
+        if result.made:
+            faulty = tuple(
+                c.id
+                for c in self.copies.get(region, ())
+                if c.source_backup_id == source.id and c.lifecycle_state == "FAULTY"
+            )
+            self.copied.append(SourceCopy(source.id, copy, faulty))
+        # A copy the listing did not show (just made, or made since the listing) joins it, so the
+        # limits, retention and the RPO report see it.
+        self.made.append(_as_listed(source, copy, self.now, ours=result.made))
+        if copy.state in IN_FLIGHT_STATES:
+            self.in_flight[volume] += 1
+            self.running += 1
+
+
+def volume_key(backup: Backup) -> str:
+    """The volume (or volume group) a source backup was taken of; its own id when OCI names none."""
+    return backup.volume_id or backup.id
+
+
+def _live_pairs(copies: Copies) -> set[tuple[str, str]]:
+    """Every (source backup, destination) that has a live copy, from the destinations' listings."""
+    return {
+        (copy.source_backup_id, region)
+        for region, found in copies.items()
+        for copy in found
+        if copy.source_backup_id and copy.lifecycle_state in LIVE_COPY_STATES
+    }
+
+
+def _in_flight_volumes(estate: Estate) -> defaultdict[str, int]:
+    """Copies in flight from the source region, per source volume (whoever requested them)."""
+    counts: defaultdict[str, int] = defaultdict(int)
+    for found in estate.copies.values():
+        for copy in found:
+            volume = estate.volumes.get(copy.source_backup_id or "")
+            if volume is not None and copy.lifecycle_state in IN_FLIGHT_STATES:
+                counts[volume] += 1
+    return counts
+
+
+def _hold_reason(
+    settings: Settings, source: Backup, in_flight: Mapping[str, int], running: int
+) -> str | None:
+    """Why OCI's copy limits would refuse a copy of `source` now, or None if one may start."""
+    if settings.dry_run:
+        return None
+    if running >= settings.sweep_max_copies_in_flight:
+        return (
+            f"{running} copies are in flight from {source.region}, the most SWEEP_MAX_COPIES_IN_FLIGHT "
+            "allows (OCI: up to ten per tenancy)"
+        )
+    # Documented for boot volumes; for the other kinds a refusal for the limits queues just the same.
+    if source.kind is BackupKind.BOOT and in_flight.get(volume_key(source), 0) > 0:
+        return f"a copy of this boot volume is in flight from {source.region}; OCI copies one at a time"
+    return None
 
 
 def with_made(copies: Copies, made: Sequence[Backup]) -> Copies:
@@ -169,14 +297,25 @@ def verdict(settings: Settings, report: SweepReport) -> tuple[Status, str | None
         return Status.DRY_RUN, "DRY_RUN is on: nothing was copied or deleted", None
     if report.copied:
         return Status.COPIED, None, None
+    if report.queued:
+        return Status.QUEUED, f"{len(report.queued)} copy(ies) wait on OCI's copy limits", None
     return Status.ALREADY_COPIED, "every backup in the window has its copies", None
 
 
 def rpo_lines(
-    settings: Settings, copies: Copies, sources: Sequence[Backup], gone: set[str], now: datetime
+    settings: Settings,
+    copies: Copies,
+    sources: Sequence[Backup],
+    gone: set[str],
+    now: datetime,
+    *,
+    queued: Sequence[QueuedCopy] = (),
 ) -> tuple[RpoLine, ...]:
-    """Per source volume and destination: the newest AVAILABLE copy, its age, and a flag if late."""
-    volumes = {source.volume_id or source.id for source in sources}
+    """Per source volume and destination: the newest AVAILABLE copy, its age, what waits, and a flag."""
+    volumes = {volume_key(source) for source in sources}
+    waiting: defaultdict[tuple[str, str], list[datetime | None]] = defaultdict(list)
+    for item in queued:
+        waiting[(item.volume, item.region)].append(item.since)
     for region in settings.destination_regions:
         volumes |= {volume_of(copy) for copy in marked(copies[region])}
     lines: list[RpoLine] = []
@@ -198,7 +337,15 @@ def rpo_lines(
                 flag = None
             if latest == "FAULTY":
                 flag = "latest copy is FAULTY" + (f"; {flag}" if flag else "")
-            lines.append(RpoLine(volume, region, good.id if good else None, age, latest, flag))
+            times = waiting.get((volume, region), [])
+            since = min((t for t in times if t is not None), default=None)
+            if since is not None and (now - since).total_seconds() / 3600 > settings.rpo_hours:
+                when = since.isoformat(timespec="minutes")
+                late = f"queued since {when}, past RPO_HOURS={settings.rpo_hours:g}"
+                flag = f"{flag}; {late}" if flag else late
+            lines.append(
+                RpoLine(volume, region, good.id if good else None, age, latest, flag, len(times), since)
+            )
     return tuple(lines)
 
 
@@ -223,9 +370,13 @@ def _complete(copies: Copies, source: Backup, settings: Settings) -> bool:
     )
 
 
-def _as_listed(source: Backup, copy: BackupCopy, now: datetime) -> Backup:
-    """A copy just requested, as the next listing would show it (for retention and the report)."""
-    freeform, _ = source.copy_tags()
+def _as_listed(source: Backup, copy: BackupCopy, now: datetime, *, ours: bool) -> Backup:
+    """A copy the listing missed, as the next listing would show it (for retention and the report).
+
+    Only a copy this sweep's own request returned, or one already marked, carries the marker: a
+    copy someone else made stays unmarked, so retention never deletes it.
+    """
+    freeform = source.copy_tags()[0] if ours or copy.marked else {}
     return Backup(
         id=str(copy.id),
         kind=source.kind,

@@ -8,7 +8,16 @@ building seven frozen response models costs about 28 ms of a cold start on the d
 from __future__ import annotations
 
 from backup_copy.backups import BackupCopy, RegionFailure, new_backup_ids
-from backup_copy.outcome import CopyOutcome, Expiry, Outcome, RpoLine, SweepOutcome, SweepReport
+from backup_copy.outcome import (
+    CopyOutcome,
+    Expiry,
+    Outcome,
+    QueuedCopy,
+    RpoLine,
+    SourceCopy,
+    SweepOutcome,
+    SweepReport,
+)
 
 JsonObject = dict[str, object]
 
@@ -37,6 +46,8 @@ def answer(outcome: Outcome) -> JsonObject:
             body["failures"] = [failure_json(failure) for failure in outcome.failures]
         if outcome.warnings:
             body["warnings"] = [failure_json(warning) for warning in outcome.warnings]
+        if outcome.waiting:
+            body["queued"] = [{"region": item.region, "reason": item.reason} for item in outcome.waiting]
         if outcome.event_id is not None:
             body["eventId"] = outcome.event_id
     elif outcome.report is not None:
@@ -81,13 +92,22 @@ def report_json(report: SweepReport) -> JsonObject:
     return {
         "sourceRegion": report.source_region,
         "examined": report.examined,
-        "copied": [{"source": item.source, **copy_json(item.copy)} for item in report.copied],
+        "copied": [copied_json(item) for item in report.copied],
         "failures": [{"source": item.subject, **failure_json(item.failure)} for item in report.failures],
         "left": list(report.left),
+        "queued": [queued_json(item) for item in report.queued],
         "expired": [expiry_json(expiry) for expiry in report.expired],
         "rpo": [rpo_json(line) for line in report.rpo],
         "notes": list(report.notes),
     }
+
+
+def copied_json(item: SourceCopy) -> JsonObject:
+    """A copy the sweep requested, with its source, and the FAULTY copies it retries if any."""
+    body: JsonObject = {"source": item.source, **copy_json(item.copy)}
+    if item.replaces:
+        body["replaces"] = list(item.replaces)
+    return body
 
 
 def expiry_json(expiry: Expiry) -> JsonObject:
@@ -109,7 +129,20 @@ def rpo_json(line: RpoLine) -> JsonObject:
         "newestAvailableId": line.newest_available_id,
         "ageHours": None if line.age_hours is None else round(line.age_hours, 2),
         "latestState": line.latest_state,
+        "queued": line.queued,
+        "queuedSince": line.queued_since.isoformat() if line.queued_since else None,
         "flag": line.flag,
+    }
+
+
+def queued_json(item: QueuedCopy) -> JsonObject:
+    """A copy waiting on OCI's copy limits."""
+    return {
+        "source": item.source,
+        "region": item.region,
+        "volume": item.volume,
+        "since": item.since.isoformat() if item.since else None,
+        "reason": item.reason,
     }
 
 

@@ -1,9 +1,11 @@
 """`make demo` / `make invoke`: one event through the real fdk, against the stand-in or a real tenancy.
 
-    python -m devkit.demo events/boot-volume-backup-end.json
+    python -m devkit.demo [--queue] events/boot-volume-backup-end.json
 
 Local (the default): starts the stand-in, seeds the event's backup in its source region, runs the
 function under the fdk on a unix socket and shows the answer, the new backups and the notice.
+--queue: the event goes to two destinations under OCI's copy limits (the stand-in keeps them), so one is
+copied and one QUEUED; then the first copy finishes and a sweep starts the queued one.
 With OCI_CONFIG_PROFILE set and no resource principal: signs with that ~/.oci/config profile
 against the real regional endpoints. That makes REAL copies in your tenancy.
 """
@@ -40,32 +42,47 @@ def main(argv: list[str] | None = None) -> int:
     """Run one event; the exit status is 0 when the function answered 200."""
     parser = argparse.ArgumentParser(prog="python -m devkit.demo", description=__doc__.splitlines()[0])
     parser.add_argument("event", type=Path, help="an event file, e.g. events/boot-volume-backup-end.json")
+    parser.add_argument(
+        "--queue", action="store_true", help="two destinations under OCI's copy limits, then a sweep"
+    )
     args = parser.parse_args(argv)
     body = args.event.read_bytes()
     if os.environ.get("OCI_CONFIG_PROFILE") and not os.environ.get("OCI_RESOURCE_PRINCIPAL_VERSION"):
         return _real_run(body)
-    return _local_run(args.event, body)
+    return _local_run(args.event, body, queue=args.queue)
 
 
-def _local_run(path: Path, body: bytes) -> int:
+def _local_run(path: Path, body: bytes, *, queue: bool) -> int:
     event = load_event(path)
     with (
         tempfile.TemporaryDirectory(prefix="backup-copy-demo-") as directory,
         local_cloud(Path(directory)) as cloud,
     ):
         source = cloud.seed_from_event(event)
-        destinations = os.environ.get("DESTINATION_REGIONS", "us-ashburn-1")
+        default = "us-ashburn-1,eu-frankfurt-1" if queue else "us-ashburn-1"
+        destinations = os.environ.get("DESTINATION_REGIONS", default)
         config = {key: os.environ[key] for key in PASSED_THROUGH if key in os.environ}
         _section(f"Event {path}")
         print(f"type       {event.get('eventType')}")
         print(f"event id   {event.get('eventID')}")
         print(f"backup     {source or '(none seeded: the event names no backup the stand-in serves)'}")
         print(f"stand-in   {cloud.standin.base_url}   destinations: {destinations}")
+        if queue:
+            data = event.get("data")
+            compartment = data.get("compartmentId") if isinstance(data, dict) else None
+            config.setdefault("SWEEP_COMPARTMENT_IDS", str(compartment or cloud.principal.compartment_id))
         with FdkProcess(cloud.function_env(destinations, **config)) as function:
             answer = function.invoke(body)
+            _section(f"The function answered HTTP {answer.status}")
+            print(json.dumps(json.loads(answer.body), indent=2))
+            if queue:
+                finished = cloud.standin.finish_all_copies()
+                _section(f"The copy in flight finished ({len(finished)}); the scheduled sweep runs the queue")
+                swept = function.invoke(b'{"action": "sweep"}')
+                report = json.loads(swept.body)
+                print(f"HTTP {swept.status}, status {report['status']}")
+                print(json.dumps({k: report["sweep"][k] for k in ("copied", "queued")}, indent=2))
             logs = function.logs()
-        _section(f"The function answered HTTP {answer.status}")
-        print(json.dumps(json.loads(answer.body), indent=2))
         _show_cloud(cloud, destinations, source)
         _section("Function log (JSON lines)")
         print("\n".join(line for line in logs.splitlines() if line.startswith("{")))

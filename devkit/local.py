@@ -80,12 +80,14 @@ def local_cloud(
     *,
     regions: tuple[str, ...] = REGIONS,
     copy_delay_seconds: float = 30.0,
-    copy_limits: bool = False,
+    copy_limits: bool = True,
 ) -> Iterator[LocalCloud]:
-    """Start a stand-in serving `regions`, with credentials written under `directory`."""
+    """Start a stand-in serving `regions`, with credentials written under `directory`.
+
+    OCI's copy limits are on, as OCI has them; copy_limits=False lifts both (for a test about
+    something else that seeds copies of one volume freely).
+    """
     principal = make_resource_principal(directory, region=regions[0])
-    # Off by default for now: the function copies a fan-out to several regions at once and does not
-    # queue yet, which OCI's one-copy-per-volume limit refuses. copy_limits=True gives OCI's limits.
     limits: dict[str, Any] = (
         {} if copy_limits else {"one_copy_per_volume": False, "max_copies_in_flight": None}
     )

@@ -86,6 +86,9 @@ SESSIONS = (
                 faults=(Fault("publish", 403, "NotAuthorizedOrNotFound"),),
             ),
         ),
+        # One destination: a boot volume backup is copied to one destination at a time (the rest are
+        # queued), and the redelivery must find every destination copied.
+        destinations="us-ashburn-1",
     ),
     Session(
         "an ~/.oci/config profile the stand-in does not accept",

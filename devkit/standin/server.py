@@ -235,6 +235,7 @@ class StandIn:
         port: int = 0,
         one_copy_per_volume: bool = True,
         max_copies_in_flight: int | None = DEFAULT_MAX_COPIES_IN_FLIGHT,
+        every_kind_one_at_a_time: bool = False,
     ) -> None:
         served = list(regions)
         if not served:
@@ -246,6 +247,7 @@ class StandIn:
             clock or utc_now,
             one_copy_per_volume=one_copy_per_volume,
             max_copies_in_flight=max_copies_in_flight,
+            every_kind_one_at_a_time=every_kind_one_at_a_time,
         )
         self._address = (host, port)
         self._server: _Server | None = None
@@ -396,9 +398,14 @@ class StandIn:
         *,
         one_copy_per_volume: bool = True,
         max_copies_in_flight: int | None = DEFAULT_MAX_COPIES_IN_FLIGHT,
+        every_kind_one_at_a_time: bool = False,
     ) -> None:
-        """Set both copy limits; an argument left out takes OCI's default (None: no cap)."""
-        self.cloud.set_copy_limits(one_copy_per_volume, max_copies_in_flight)
+        """Set both copy limits; an argument left out takes OCI's default (None: no cap).
+
+        The one-copy-per-volume limit is documented for boot volumes; every_kind_one_at_a_time
+        applies it to volume and volume group backups too (unconfirmed either way).
+        """
+        self.cloud.set_copy_limits(one_copy_per_volume, max_copies_in_flight, every_kind_one_at_a_time)
 
     def set_copy_limit_refusal(
         self, status: int = 400, code: str = "LimitExceeded", message: str | None = None

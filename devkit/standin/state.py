@@ -267,12 +267,14 @@ class Cloud:
         clock: Clock,
         *,
         one_copy_per_volume: bool = True,
+        every_kind_one_at_a_time: bool = False,
         max_copies_in_flight: int | None = DEFAULT_MAX_COPIES_IN_FLIGHT,
     ) -> None:
         self.regions = tuple(regions)
         self.copy_delay = timedelta(seconds=copy_delay_seconds)
         self.clock = clock
         self._one_copy_per_volume = one_copy_per_volume
+        self._every_kind_one_at_a_time = every_kind_one_at_a_time
         self._max_copies_in_flight = _checked_cap(max_copies_in_flight)
         self._refusal = CopyLimitRefusal()
         self._copy_outcome: CopyEnd = "AVAILABLE"
@@ -366,11 +368,17 @@ class Cloud:
         with self._lock:
             self._retry_tokens.clear()
 
-    def set_copy_limits(self, one_copy_per_volume: bool, max_copies_in_flight: int | None) -> None:
+    def set_copy_limits(
+        self,
+        one_copy_per_volume: bool,
+        max_copies_in_flight: int | None,
+        every_kind_one_at_a_time: bool = False,
+    ) -> None:
         """Switch the per-volume limit and set the per-region cap (None: no cap)."""
         cap = _checked_cap(max_copies_in_flight)
         with self._lock:
             self._one_copy_per_volume = one_copy_per_volume
+            self._every_kind_one_at_a_time = every_kind_one_at_a_time
             self._max_copies_in_flight = cap
 
     def set_copy_limit_refusal(self, refusal: CopyLimitRefusal) -> None:
@@ -616,10 +624,11 @@ class Cloud:
     def _check_copy_limits(self, region: str, source: Backup) -> None:
         in_flight = self.copies_in_flight(region)
         refusal = self._refusal
-        if self._one_copy_per_volume:
+        limited = source.kind is BackupKind.BOOT or self._every_kind_one_at_a_time
+        if self._one_copy_per_volume and limited:
             # OCI docs, "Copying a Boot Volume Backup Between Regions", Limitations: "you can only copy
-            # one backup per boot volume at a time from a specific source region". Applied to volumes
-            # and volume groups alike (the function treats the kinds alike); for those, unconfirmed.
+            # one backup per boot volume at a time from a specific source region". For volumes and
+            # volume groups it is unconfirmed: every_kind_one_at_a_time applies it to them too.
             busy = [b for b in in_flight if b.parent_id == source.parent_id]
             if busy and source.parent_id is not None:
                 noun = _PARENT_NOUNS[source.kind]

@@ -15,6 +15,7 @@ from tests.events import event_bytes, event_json
 
 BOOT_EVENT = "boot-volume-backup-end.json"
 HOME, AWAY, FAR = "us-phoenix-1", "us-ashburn-1", "eu-frankfurt-1"
+SWEEP = b'{"action": "sweep"}'
 
 
 @pytest.fixture
@@ -92,10 +93,7 @@ def test_a_malformed_event_is_rejected_and_no_backup_is_touched(
     assert str(notice.title).startswith("Backup copy FAILED (rejected)")
 
 
-@pytest.mark.parametrize(
-    "name",
-    ["volume-backup-end.json", "volume-group-backup-end.json", "boot-volume-backup-end-scheduled.json"],
-)
+@pytest.mark.parametrize("name", ["volume-backup-end.json", "volume-group-backup-end.json"])
 def test_every_backup_kind_is_copied_to_every_destination(cloud: LocalCloud, name: str) -> None:
     source = cloud.seed_from_event(event_json(name))
     with FdkProcess(cloud.function_env(f"{AWAY},{FAR}")) as function:
@@ -104,6 +102,36 @@ def test_every_backup_kind_is_copied_to_every_destination(cloud: LocalCloud, nam
     for region in (AWAY, FAR):
         [copy] = cloud.standin.backups(region)
         assert copy.source_backup_id == source
+
+
+def test_a_boot_backup_is_copied_to_one_destination_at_a_time_and_the_sweep_makes_the_next(
+    cloud: LocalCloud,
+) -> None:
+    name = "boot-volume-backup-end-scheduled.json"
+    event = event_json(name)
+    source = cloud.seed_from_event(event)
+    env = cloud.function_env(f"{AWAY},{FAR}", SWEEP_COMPARTMENT_IDS=event["data"]["compartmentId"])
+    with FdkProcess(env) as function:
+        status, answer = invoke(function, name)
+        assert (status, answer["status"]) == (200, "copied")
+        [copy] = cloud.standin.backups(AWAY)
+        assert copy.source_backup_id == source
+        assert cloud.standin.backups(FAR) == []
+        assert answer["copies"][1] == {"region": FAR, "id": None, "state": "QUEUED", "workRequestId": None}
+        assert [item["region"] for item in answer["queued"]] == [FAR]
+
+        # The sweep while the first copy is in flight: the boot volume waits.
+        waiting = function.invoke(SWEEP)
+        assert (waiting.status, json.loads(waiting.body)["status"]) == (200, "queued")
+        assert cloud.standin.backups(FAR) == []
+
+        cloud.standin.finish_all_copies()
+        done = function.invoke(SWEEP)
+    assert (done.status, json.loads(done.body)["status"]) == (200, "copied")
+    [far] = cloud.standin.backups(FAR)
+    assert far.source_backup_id == source
+    bodies = [r.body for r in cloud.standin.requests if r.route == "copy"]
+    assert [body["destinationRegion"] if isinstance(body, dict) else None for body in bodies] == [AWAY, FAR]
 
 
 def test_a_source_that_is_gone_fails_loudly(cloud: LocalCloud, function: FdkProcess) -> None:

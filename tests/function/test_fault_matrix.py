@@ -3,6 +3,9 @@
 Every case counts what matters to an operator: the copies in each destination (never more than one),
 the notices published, and the answer. One fdk process serves most cases, warmed up once, each case
 with a backup of its own; the cases that need other credentials or several containers start theirs.
+Each backup is a volume backup: OCI copies one boot volume backup at a time from a source region (the
+function queues the other destinations), while a volume backup is copied to every destination at
+once, which is what a fault on one destination needs.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from devkit.standin.credentials import make_resource_principal
 from devkit.standin.ocids import make_ocid
 from tests.events import event_bytes, event_json
 
-BOOT_EVENT = "boot-volume-backup-end.json"
+VOLUME_EVENT = "volume-backup-end.json"
+NAME = "data-01 manual"
 HOME, AWAY, FAR = "us-phoenix-1", "us-ashburn-1", "eu-frankfurt-1"
 # Frankfurt first: a fault scripted for the first copy request (copy requests all go to the source
 # region, so a fault cannot name the destination) lands on Frankfurt, and Ashburn comes after it.
@@ -112,7 +116,12 @@ def notice_body(notice: Message) -> dict[str, Any]:
 
 
 def reset(cloud: LocalCloud) -> None:
-    """No faults, no latency, no recorded requests."""
+    """No faults, no latency, no recorded requests, and earlier cases' copies finished.
+
+    The stand-in keeps OCI's cap of ten copies in flight from a source region: copies left in flight
+    by earlier cases would otherwise hold this case's copies back.
+    """
+    cloud.standin.finish_all_copies()
     cloud.standin.clear_faults()
     cloud.standin.set_latency(0.0)
     for route in ROUTES:
@@ -122,8 +131,8 @@ def reset(cloud: LocalCloud) -> None:
 
 def new_case(cloud: LocalCloud, function: FdkProcess, *, seed: bool = True) -> Case:
     """A fresh backup in the source region (unless `seed` is false) and its completion event."""
-    event = event_json(BOOT_EVENT)
-    source = make_ocid("bootvolumebackup", HOME)
+    event = event_json(VOLUME_EVENT)
+    source = make_ocid("volumebackup", HOME)
     event["data"]["resourceId"] = source
     event["eventID"] = str(uuid.uuid4())
     if seed:
@@ -177,7 +186,7 @@ def test_a_429_burst_on_the_copy_is_ridden_out_with_one_retry_token(case: Case) 
     assert len({r.headers["opc-retry-token"] for r in attempts}) == 1
     assert [r.status for r in case.copy_requests(AWAY)] == [200]
     [notice] = case.notices()
-    assert notice.title == f"Backup copied to {FAR}, {AWAY}: web-01 (Boot Volume) manual"
+    assert notice.title == f"Backup copied to {FAR}, {AWAY}: {NAME}"
     assert sorted(notice_body(notice)["newBackupIds"]) == sorted(case.copy_ids().values())
 
 
@@ -234,7 +243,7 @@ def test_a_call_that_keeps_failing_fails_the_event_before_the_deadline_and_says_
             (AWAY, "transient"),
         ]
     [notice] = case.notices()
-    assert notice.title == "Backup copy FAILED (failed): web-01 (Boot Volume) manual"
+    assert notice.title == f"Backup copy FAILED (failed): {NAME}"
     body = notice_body(notice)
     assert (body["errorClass"], body["source"], body["eventId"]) == ("transient", case.source, case.event_id)
     assert body["reason"] == delivery.answer["reason"]
@@ -250,7 +259,7 @@ def test_tags_that_cannot_be_written_are_a_warning_and_the_copies_stand(case: Ca
     assert case.copies() == {FAR: 1, AWAY: 1}
     assert [(w["region"], w["class"]) for w in delivery.answer["warnings"]] == [(FAR, "tags"), (AWAY, "tags")]
     [notice] = case.notices()
-    assert notice.title == f"Backup copied to {FAR}, {AWAY} (tags not set): web-01 (Boot Volume) manual"
+    assert notice.title == f"Backup copied to {FAR}, {AWAY} (tags not set): {NAME}"
 
     case.cloud.standin.clear_faults()
     case.cloud.standin.clear_requests()
@@ -443,7 +452,7 @@ def test_one_failing_region_leaves_the_other_copied_and_a_redelivery_completes_o
         (
             Fault("copy", 403, "NotAuthorizedOrNotFound", count=10_000),
             {"get": 1, "list": 2, "copy": 2},
-            "'use boot-volume-backups' in us-phoenix-1",
+            "'use volume-backups' in us-phoenix-1",
         ),
         (Fault("list", 501, "NotImplemented", count=10_000), {"get": 1, "list": 2}, "501 NotImplemented"),
         (None, {"get": 1}, "the backup is gone"),

@@ -12,6 +12,9 @@ from devkit.standin import Fault
 from tests.events import event_bytes, event_json
 
 BOOT_EVENT = "boot-volume-backup-end.json"
+# OCI copies one boot volume backup at a time from a source region (the function queues the other
+# destinations); a volume backup goes to every destination at once, as the fan-out tests need.
+VOLUME_EVENT = "volume-backup-end.json"
 AWAY, FAR = "us-ashburn-1", "eu-frankfurt-1"
 KEY_FRA = "ocid1.key.oc1.fra.abuwcljrvault.abuwcljrkeyforfrankfurtxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
@@ -29,21 +32,21 @@ def copy_requests(cloud: LocalCloud) -> list[Any]:
 
 
 def test_one_notice_names_every_new_copy_in_every_destination(cloud: LocalCloud) -> None:
-    cloud.seed_from_event(event_json(BOOT_EVENT))
-    status, answer = run(cloud)
+    cloud.seed_from_event(event_json(VOLUME_EVENT))
+    status, answer = run(cloud, VOLUME_EVENT)
     assert (status, answer["status"]) == (200, "copied")
     made = {region: cloud.standin.backups(region) for region in (AWAY, FAR)}
     assert {region: len(copies) for region, copies in made.items()} == {AWAY: 1, FAR: 1}
     tokens = {r.headers["opc-retry-token"] for r in copy_requests(cloud)}
     assert len(tokens) == 2  # each destination its own token
     [notice] = cloud.standin.messages(cloud.topic_id)
-    assert notice.title == f"Backup copied to {AWAY}, {FAR}: web-01 (Boot Volume) manual"
+    assert notice.title == f"Backup copied to {AWAY}, {FAR}: data-01 manual"
     assert json.loads(notice.body)["newBackupIds"] == [made[AWAY][0].id, made[FAR][0].id]
 
 
 def test_a_destination_key_encrypts_that_destination_only(cloud: LocalCloud) -> None:
-    cloud.seed_from_event(event_json(BOOT_EVENT))
-    status, _ = run(cloud, DESTINATION_KMS_KEY_IDS=f"{FAR}={KEY_FRA}")
+    cloud.seed_from_event(event_json(VOLUME_EVENT))
+    status, _ = run(cloud, VOLUME_EVENT, DESTINATION_KMS_KEY_IDS=f"{FAR}={KEY_FRA}")
     assert status == 200
     bodies = {r.body["destinationRegion"]: r.body for r in copy_requests(cloud)}
     assert bodies[FAR]["kmsKeyId"] == KEY_FRA
@@ -61,11 +64,11 @@ def test_a_key_in_the_wrong_region_is_refused_before_any_copy(cloud: LocalCloud)
 
 
 def test_copies_carry_the_source_tags_and_the_marker(cloud: LocalCloud) -> None:
-    source = cloud.seed_from_event(event_json(BOOT_EVENT))
-    run(cloud)
+    source = cloud.seed_from_event(event_json(VOLUME_EVENT))
+    run(cloud, VOLUME_EVENT)
     for region in (AWAY, FAR):
         [copy] = cloud.standin.backups(region)
-        volume = event_json(BOOT_EVENT)["data"]["additionalDetails"]["volumeId"]
+        volume = event_json(VOLUME_EVENT)["data"]["additionalDetails"]["volumeId"]
         assert dict(copy.freeform_tags) == {
             "app": "web",
             "env": "prod",
@@ -78,9 +81,9 @@ def test_copies_carry_the_source_tags_and_the_marker(cloud: LocalCloud) -> None:
 
 
 def test_a_failed_tag_write_is_reported_and_the_copy_stands(cloud: LocalCloud) -> None:
-    cloud.seed_from_event(event_json(BOOT_EVENT))
+    cloud.seed_from_event(event_json(VOLUME_EVENT))
     cloud.standin.script_faults([Fault("update", 403, "NotAuthorizedOrNotFound", region=FAR)])
-    status, answer = run(cloud)
+    status, answer = run(cloud, VOLUME_EVENT)
     assert (status, answer["status"]) == (200, "copied")
     [warning] = answer["warnings"]
     assert warning["region"] == FAR

@@ -317,7 +317,7 @@ SAMPLES = [
 ]
 # What a request path may carry of an OCID: nothing that could end a path segment or start a query.
 SAFE_OCID = re.compile(r"ocid1\.[a-z]+\.oc[0-9]+\.[a-z0-9.-]+")
-KNOWN_STATUSES = {"copied", "already_copied", "ignored", "dry_run", "rejected", "failed"}
+KNOWN_STATUSES = {"copied", "queued", "already_copied", "ignored", "dry_run", "rejected", "failed"}
 FIELDS = [
     "action",
     "eventType",

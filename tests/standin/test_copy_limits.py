@@ -116,9 +116,18 @@ def test_configured_message_replaces_the_default_one(
         ("volume_group", "copy_volume_group_backup", "volume group"),
     ],
 )
-def test_the_per_volume_limit_holds_for_volume_and_volume_group_backups(
-    make_client: ClientFactory, seed: SeedFactory, kind: KindName, copy: str, noun: str
+@pytest.mark.parametrize("every_kind", [True, False])
+def test_the_per_volume_limit_holds_for_volume_and_volume_group_backups_only_when_asked(  # noqa: PLR0917
+    standin: StandIn,
+    make_client: ClientFactory,
+    seed: SeedFactory,
+    kind: KindName,
+    copy: str,
+    noun: str,
+    every_kind: bool,
 ) -> None:
+    # OCI documents the limit for boot volumes only: both answers are modelled.
+    standin.set_copy_limits(every_kind_one_at_a_time=every_kind)
     parent = make_ocid(kind.replace("_", ""), HOME)
     first, second = seed(kind, parent_id=parent), seed(kind, parent_id=parent)
     client = make_client()
@@ -126,6 +135,9 @@ def test_the_per_volume_limit_holds_for_volume_and_volume_group_backups(
     details = getattr(oci.core.models, details_type)(destination_region=AWAY)
     getattr(client, copy)(first, details)
 
+    if not every_kind:
+        assert getattr(client, copy)(second, details).status == 200
+        return
     with pytest.raises(oci.exceptions.ServiceError) as refused:
         getattr(client, copy)(second, details)
 

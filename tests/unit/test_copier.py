@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from backup_copy.backups import MARKER_TAG, BackupCopy, retry_token
+from backup_copy.backups import MARKER_TAG, BackupCopy, BackupKind, retry_token
 from backup_copy.copying import copy_event
 from backup_copy.deadline import Deadline
 from backup_copy.errors import ConfigurationError, PermanentError, TransientError
@@ -17,10 +19,19 @@ from tests.events import event_bytes
 from tests.fakes import COMPARTMENT, FakeGateway
 
 BOOT_EVENT = "boot-volume-backup-end.json"
+# OCI copies one boot volume backup at a time from a source region; volume backups fan out to every
+# destination at once, so the tests about each destination on its own use one.
+VOLUME_EVENT = "volume-backup-end.json"
 
 
 def boot_event() -> BackupCreatedEvent:
     event = read_event(event_bytes(BOOT_EVENT))
+    assert isinstance(event, BackupCreatedEvent)
+    return event
+
+
+def volume_event() -> BackupCreatedEvent:
+    event = read_event(event_bytes(VOLUME_EVENT))
     assert isinstance(event, BackupCreatedEvent)
     return event
 
@@ -33,14 +44,16 @@ def deadline() -> Deadline:
 def store() -> FakeGateway:
     gateway = FakeGateway()
     gateway.add_source(boot_event().data.resource_id)
+    gateway.add_source(volume_event().data.resource_id, kind=BackupKind.VOLUME)
     return gateway
 
 
 def test_a_new_backup_is_copied_once_to_each_destination(config: Config, store: FakeGateway) -> None:
-    outcome = copy_event(boot_event(), load_settings(config), store, deadline())
+    outcome = copy_event(volume_event(), load_settings(config), store, deadline())
     assert outcome.status is Status.COPIED
     assert [c.region for c in outcome.copies] == ["us-ashburn-1", "eu-frankfurt-1"]
     assert outcome.new_copies == outcome.copies
+    assert outcome.waiting == ()
     assert [request.destination_region for _, request in store.copy_requests] == [
         "us-ashburn-1",
         "eu-frankfurt-1",
@@ -56,12 +69,59 @@ def test_a_new_backup_is_copied_once_to_each_destination(config: Config, store: 
     ]
 
 
+def test_a_boot_backup_is_copied_to_the_first_destination_and_queued_for_the_rest(
+    config: Config, store: FakeGateway
+) -> None:
+    outcome = copy_event(boot_event(), load_settings(config), store, deadline())
+    assert outcome.status is Status.COPIED
+    assert [(c.region, c.state) for c in outcome.copies] == [
+        ("us-ashburn-1", "CREATING"),
+        ("eu-frankfurt-1", "QUEUED"),
+    ]
+    assert [c.region for c in outcome.new_copies] == ["us-ashburn-1"]
+    assert [(w.region, w.error_class) for w in outcome.waiting] == [("eu-frankfurt-1", "copy_limit")]
+    assert [request.destination_region for _, request in store.copy_requests] == ["us-ashburn-1"]
+    assert store.calls == [
+        "get us-phoenix-1",
+        "list us-ashburn-1",
+        "copy us-ashburn-1",
+        "tag us-ashburn-1",
+        "list eu-frankfurt-1",
+    ]
+    [copy, _] = outcome.copies
+    body = answer(outcome)
+    assert body["status"] == "copied"
+    assert body["copies"] == [
+        {"region": "us-ashburn-1", "id": copy.id, "state": "CREATING", "workRequestId": copy.work_request_id},
+        {"region": "eu-frankfurt-1", "id": None, "state": "QUEUED", "workRequestId": None},
+    ]
+    assert body["queued"] == [{"region": "eu-frankfurt-1", "reason": outcome.waiting[0].reason}]
+
+
+def test_a_boot_backup_whose_first_copy_has_finished_is_copied_to_the_next_destination(
+    config: Config, store: FakeGateway
+) -> None:
+    first = copy_event(boot_event(), load_settings(config), store, deadline())
+    source = boot_event().data.resource_id
+    key = f"{source}|us-ashburn-1"
+    store.copies[key] = [replace(copy, state="AVAILABLE") for copy in store.copies[key]]
+    second = copy_event(boot_event(), load_settings(config), store, deadline())
+    assert [c.region for c in first.new_copies] == ["us-ashburn-1"]
+    assert second.status is Status.COPIED
+    assert [c.region for c in second.new_copies] == ["eu-frankfurt-1"]
+    assert second.waiting == ()
+    assert [request.destination_region for _, request in store.copy_requests] == [
+        "us-ashburn-1",
+        "eu-frankfurt-1",
+    ]
+
+
 def test_each_copy_carries_a_retry_token_derived_from_source_and_destination(
     config: Config, store: FakeGateway
 ) -> None:
-    copy_event(boot_event(), load_settings(config), store, deadline())
+    copy_event(volume_event(), load_settings(config), store, deadline())
     tokens = [request.retry_token for _, request in store.copy_requests]
-    source = boot_event().data.resource_id
+    source = volume_event().data.resource_id
     assert tokens == [retry_token(source, "us-ashburn-1"), retry_token(source, "eu-frankfurt-1")]
     assert len(set(tokens)) == 2
     assert all(1 <= len(token) <= 64 for token in tokens)
@@ -81,8 +141,8 @@ def test_the_copy_is_named_after_the_source(config: Config, store: FakeGateway) 
 
 
 def test_redelivered_event_makes_no_second_copy(config: Config, store: FakeGateway) -> None:
-    first = copy_event(boot_event(), load_settings(config), store, deadline())
-    second = copy_event(boot_event(), load_settings(config), store, deadline())
+    first = copy_event(volume_event(), load_settings(config), store, deadline())
+    second = copy_event(volume_event(), load_settings(config), store, deadline())
     assert len(store.copy_requests) == 2
     assert second.status is Status.ALREADY_COPIED
     assert second.copies == first.copies
@@ -188,8 +248,8 @@ def test_dry_run_plans_without_copying(config: Config, store: FakeGateway) -> No
 
 
 def test_each_copy_gets_the_source_tags_and_the_marker(config: Config, store: FakeGateway) -> None:
-    outcome = copy_event(boot_event(), load_settings(config), store, deadline())
-    source = boot_event().data.resource_id
+    outcome = copy_event(volume_event(), load_settings(config), store, deadline())
+    source = volume_event().data.resource_id
     assert [copy_id for copy_id, _, _ in store.tagged] == [c.id for c in outcome.copies]
     for _, freeform, defined in store.tagged:
         assert freeform == {"app": "web", MARKER_TAG: source}
@@ -214,7 +274,7 @@ def test_a_redelivery_tags_a_copy_whose_tags_were_not_set(config: Config, store:
 
 def test_a_failed_tag_write_is_a_warning_not_a_failure(config: Config, store: FakeGateway) -> None:
     store.fail_tag = PermanentError("403 NotAuthorized", operation="tag", region="us-ashburn-1")
-    outcome = copy_event(boot_event(), load_settings(config), store, deadline())
+    outcome = copy_event(volume_event(), load_settings(config), store, deadline())
     assert outcome.status is Status.COPIED
     assert len(store.copy_requests) == 2
     assert [(w.region, w.error_class) for w in outcome.warnings] == [
@@ -230,7 +290,7 @@ def test_a_failed_tag_write_is_a_warning_not_a_failure(config: Config, store: Fa
 def test_the_destination_key_is_used_for_its_region_only(config: Config, store: FakeGateway) -> None:
     key = "ocid1.key.oc1.iad.abuwcljrkeyforashburnxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
     config["DESTINATION_KMS_KEY_IDS"] = f"us-ashburn-1={key}"
-    copy_event(boot_event(), load_settings(config), store, deadline())
+    copy_event(volume_event(), load_settings(config), store, deadline())
     assert [(r.destination_region, r.kms_key_id) for _, r in store.copy_requests] == [
         ("us-ashburn-1", key),
         ("eu-frankfurt-1", None),

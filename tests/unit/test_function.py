@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from backup_copy.backups import BackupKind
 from backup_copy.deadline import Deadline
 from backup_copy.errors import TransientError
 from backup_copy.handler import Answer, handle
@@ -16,6 +17,10 @@ from tests.events import event_bytes
 from tests.fakes import TOPIC, FakeGateway
 
 BOOT_EVENT = "boot-volume-backup-end.json"
+# OCI copies one boot volume backup at a time from a source region; a volume backup is copied to
+# every destination at once.
+VOLUME_EVENT = "volume-backup-end.json"
+VOLUME_EVENT_ID = "3c2b1a09-8f7e-4d6c-b5a4-93827160f5e4"
 
 
 Call = Callable[[bytes], tuple[int, dict[str, object]]]
@@ -32,19 +37,20 @@ def call(runtimes: Runtimes) -> Call:
     return invoke
 
 
-def seed(gateway: FakeGateway) -> str:
-    source: str = json.loads(event_bytes(BOOT_EVENT))["data"]["resourceId"]
-    gateway.add_source(source)
+def seed(gateway: FakeGateway, name: str = BOOT_EVENT) -> str:
+    source: str = json.loads(event_bytes(name))["data"]["resourceId"]
+    gateway.add_source(source, kind=BackupKind.VOLUME if name == VOLUME_EVENT else BackupKind.BOOT)
     return source
 
 
 def test_a_copied_backup_answers_200_and_publishes_the_new_ids(call: Call, fake_runtime: FakeGateway) -> None:
-    source = seed(fake_runtime)
-    status, answer = call(event_bytes(BOOT_EVENT))
+    source = seed(fake_runtime, VOLUME_EVENT)
+    status, answer = call(event_bytes(VOLUME_EVENT))
     assert status == 200
     assert answer["status"] == "copied"
     assert answer["source"] == source
     assert "reason" not in answer
+    assert "queued" not in answer
     copies = answer["copies"]
     assert isinstance(copies, list)
     assert [set(c) for c in copies] == [{"region", "id", "state", "workRequestId"}] * 2
@@ -55,14 +61,43 @@ def test_a_copied_backup_answers_200_and_publishes_the_new_ids(call: Call, fake_
     assert next(iter(notice)) == "newBackupIds"
     assert notice["newBackupIds"] == [c["id"] for c in copies]
     assert notice["source"] == source
-    assert notice["eventId"] == "6e1e2f5c-4b0a-4d6e-9a52-1c7b3f0d9a41"
+    assert notice["eventId"] == VOLUME_EVENT_ID
     assert notice["workRequestIds"] == [c["workRequestId"] for c in copies]
 
 
-def test_a_redelivered_event_is_already_copied_and_quiet(call: Call, fake_runtime: FakeGateway) -> None:
-    seed(fake_runtime)
-    call(event_bytes(BOOT_EVENT))
+def test_a_boot_backup_is_copied_to_one_destination_and_queued_for_the_next(
+    call: Call, fake_runtime: FakeGateway
+) -> None:
+    source = seed(fake_runtime)
     status, answer = call(event_bytes(BOOT_EVENT))
+    assert (status, answer["status"]) == (200, "copied")
+    assert "reason" not in answer
+    copies = answer["copies"]
+    assert isinstance(copies, list)
+    assert [(c["region"], c["state"]) for c in copies] == [
+        ("us-ashburn-1", "CREATING"),
+        ("eu-frankfurt-1", "QUEUED"),
+    ]
+    assert copies[1] == {"region": "eu-frankfurt-1", "id": None, "state": "QUEUED", "workRequestId": None}
+    queued = answer["queued"]
+    assert isinstance(queued, list)
+    assert [item["region"] for item in queued] == ["eu-frankfurt-1"]
+    assert all(item["reason"] for item in queued)
+    assert [r.destination_region for _, r in fake_runtime.copy_requests] == ["us-ashburn-1"]
+    [(topic, title, body)] = fake_runtime.published
+    assert topic == TOPIC
+    assert title == "Backup copied to us-ashburn-1 (queued for eu-frankfurt-1): web-01 (Boot Volume) manual"
+    notice = json.loads(body)
+    assert notice["newBackupIds"] == [copies[0]["id"]]
+    assert notice["source"] == source
+    assert notice["eventId"] == "6e1e2f5c-4b0a-4d6e-9a52-1c7b3f0d9a41"
+    assert notice["workRequestIds"] == [copies[0]["workRequestId"]]
+
+
+def test_a_redelivered_event_is_already_copied_and_quiet(call: Call, fake_runtime: FakeGateway) -> None:
+    seed(fake_runtime, VOLUME_EVENT)
+    call(event_bytes(VOLUME_EVENT))
+    status, answer = call(event_bytes(VOLUME_EVENT))
     assert (status, answer["status"]) == (200, "already_copied")
     assert answer["reason"] == "every destination already has a copy"
     assert len(fake_runtime.published) == 1
@@ -94,11 +129,11 @@ def test_a_malformed_event_is_rejected_with_502_and_a_failure_notice(
 
 
 def test_a_failed_copy_answers_502_and_says_why(call: Call, fake_runtime: FakeGateway) -> None:
-    seed(fake_runtime)
+    seed(fake_runtime, VOLUME_EVENT)
     fake_runtime.fail_copy_to["eu-frankfurt-1"] = TransientError(
         "OCI answered 429 TooManyRequests", operation="copy", region="us-phoenix-1", http_status=429
     )
-    status, answer = call(event_bytes(BOOT_EVENT))
+    status, answer = call(event_bytes(VOLUME_EVENT))
     assert (status, answer["status"]) == (502, "failed")
     assert answer["failures"] == [
         {"region": "eu-frankfurt-1", "reason": "OCI answered 429 TooManyRequests", "class": "transient"}
@@ -111,16 +146,16 @@ def test_a_failed_copy_answers_502_and_says_why(call: Call, fake_runtime: FakeGa
 def test_a_notice_that_cannot_be_published_fails_the_call_but_keeps_the_copy(
     call: Call, fake_runtime: FakeGateway, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    seed(fake_runtime)
+    seed(fake_runtime, VOLUME_EVENT)
     fake_runtime.fail_publish = TransientError("ONS down", operation="publish", region="us-phoenix-1")
-    status, answer = call(event_bytes(BOOT_EVENT))
+    status, answer = call(event_bytes(VOLUME_EVENT))
     assert (status, answer["status"]) == (502, "failed")
     assert "the notice could not be published" in str(answer["reason"])
     new_ids = [copy["id"] for copy in answer["copies"]]  # type: ignore[attr-defined]
     errors = [json.loads(line) for line in capsys.readouterr().err.splitlines() if '"ERROR"' in line]
     assert any(entry["newBackupIds"] == new_ids for entry in errors)
     fake_runtime.fail_publish = None
-    status, answer = call(event_bytes(BOOT_EVENT))
+    status, answer = call(event_bytes(VOLUME_EVENT))
     assert answer["status"] == "already_copied"
     assert len(fake_runtime.copy_requests) == 2
 
@@ -135,13 +170,13 @@ def test_a_bad_configuration_fails_naming_the_key(call: Call, config: Config) ->
 def test_log_lines_are_json_with_the_call_and_event_ids(
     call: Call, fake_runtime: FakeGateway, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    seed(fake_runtime)
-    call(event_bytes(BOOT_EVENT))
+    seed(fake_runtime, VOLUME_EVENT)
+    call(event_bytes(VOLUME_EVENT))
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     outcome = [line for line in lines if line["message"] == "backup copied"]
     assert len(outcome) == 1
     assert outcome[0]["callId"] == "01TESTCALL"
-    assert outcome[0]["eventId"] == "6e1e2f5c-4b0a-4d6e-9a52-1c7b3f0d9a41"
+    assert outcome[0]["eventId"] == VOLUME_EVENT_ID
     assert len(outcome[0]["newBackupIds"]) == 2
     assert all("data" not in line for line in lines)
 

@@ -87,7 +87,7 @@ def copy_of(
     volume = volume or (of.volume_id if isinstance(of, Backup) else None) or f"vol-{of_id}"
     return Backup(
         id=name or f"{of_id}-copy-in-{region}",
-        kind=BackupKind.BOOT,
+        kind=of.kind if isinstance(of, Backup) else BackupKind.BOOT,
         region=region,
         compartment_id=COMPARTMENT,
         display_name=f"{of_id} daily (copy from {HOME})",
@@ -266,7 +266,8 @@ def test_a_listing_that_fails_is_a_failure_entry_not_an_exception(
 def test_catch_up_copies_a_source_only_where_it_lacks_a_live_copy(
     in_away: str | None, in_far: str | None, copied_to: list[str]
 ) -> None:
-    it = source("it", volume="vol-1")
+    # A volume backup: OCI copies it to every destination at once (a boot volume's, one at a time).
+    it = source("it", volume="vol-1", kind=BackupKind.VOLUME)
     existing = [copy_of(it, region=r, state=s) for r, s in ((AWAY, in_away), (FAR, in_far)) if s]
     gateway = store(it, *existing)
     configured = settings(DESTINATION_REGIONS=f"{AWAY},{FAR}")
@@ -276,6 +277,32 @@ def test_catch_up_copies_a_source_only_where_it_lacks_a_live_copy(
     assert [(c.source, c.copy.region) for c in caught_up.copied] == [("it", region) for region in copied_to]
     assert [(b.region, b.source_backup_id) for b in caught_up.made] == [
         (region, "it") for region in copied_to
+    ]
+    assert (caught_up.failures, caught_up.left) == ((), ())
+
+
+@pytest.mark.parametrize(
+    ("in_away", "copied_to", "queued_for"),
+    [
+        pytest.param(None, [AWAY], [FAR], id="no copy anywhere: the first, the other waits"),
+        pytest.param("CREATING", [], [FAR], id="a copy in flight: the other waits"),
+        pytest.param("REQUEST_RECEIVED", [], [FAR], id="a copy requested: the other waits"),
+        pytest.param("AVAILABLE", [FAR], [], id="the first copy finished: the other"),
+    ],
+)
+def test_catch_up_copies_a_boot_backup_to_one_destination_at_a_time(
+    in_away: str | None, copied_to: list[str], queued_for: list[str]
+) -> None:
+    it = source("it", volume="vol-1")
+    existing = [copy_of(it, region=AWAY, state=in_away)] if in_away else []
+    gateway = store(it, *existing)
+    configured = settings(DESTINATION_REGIONS=f"{AWAY},{FAR}")
+    estate = list_estate(configured, gateway, HOME, plenty(gateway), NOW)
+    caught_up = catch_up(configured, gateway, estate, plenty(gateway), NOW)
+    assert requested(gateway) == [("it", region) for region in copied_to]
+    assert [(c.source, c.copy.region) for c in caught_up.copied] == [("it", region) for region in copied_to]
+    assert [(q.source, q.region, q.volume, q.since) for q in caught_up.queued] == [
+        ("it", region, "vol-1", it.time_created) for region in queued_for
     ]
     assert (caught_up.failures, caught_up.left) == ((), ())
 
@@ -341,7 +368,7 @@ def test_a_dry_run_catch_up_plans_copies_and_requests_none() -> None:
 
 
 def test_a_copy_that_fails_in_one_destination_is_a_failure_and_the_other_is_still_copied() -> None:
-    gateway = store(source("s1"))
+    gateway = store(source("s1", kind=BackupKind.VOLUME))
     gateway.fail_copy_to[FAR] = PermanentError("quota exceeded", operation="copy", region=HOME)
     configured = settings(DESTINATION_REGIONS=f"{AWAY},{FAR}")
     estate = list_estate(configured, gateway, HOME, plenty(gateway), NOW)
