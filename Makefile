@@ -15,7 +15,7 @@ LOCK := $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
 # pip checks every file against the lock's hashes (--require-hashes) and installs nothing unpinned.
 $(STAMP): requirements.txt requirements-dev.txt
 	@echo "Setting up $(VENV) from requirements-dev.txt (exact versions, hash-checked):" \
-		"about 50 packages, 1 to 3 minutes the first time"
+		"about 50 packages, about a minute the first time"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --disable-pip-version-check --require-hashes \
 		-r requirements-dev.txt
