@@ -2,10 +2,11 @@
 
     python -m devkit.keep_list
 
-Installs requirements.txt untrimmed into a scratch folder, runs every scenario (devkit/scenarios.py)
-under the real fdk with `python -S -X importtime` and only the project and that folder on the path,
-and keeps each top-level package that some import reached; `oci` is kept service by service. Run it
-after a change to the requirements or to what backup_copy imports (tests/test_payload.py fails then).
+Installs the lock, requirements.txt, untrimmed into a scratch folder, runs every scenario
+(devkit/scenarios.py) under the real fdk with `python -S -X importtime` and only the project and
+that folder on the path, and keeps each top-level package that some import reached; `oci` is kept
+service by service. Run it after `make lock` changes requirements.txt or a change to what
+backup_copy imports (the payload's import check and tests/function/test_payload.py fail then).
 """
 
 from __future__ import annotations

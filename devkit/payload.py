@@ -2,8 +2,10 @@
 
     python -m devkit.payload DEST
 
-`pip install --target` of requirements.txt, then image/trim_payload.py: the same two steps as the
-Dockerfile's build stage, so the tests and the benchmark run on the tree the image ships.
+`pip install --target` of requirements.txt (the exact, hashed lock), then image/trim_payload.py,
+then image/import_check.py against the trimmed tree alone: the same steps as the Dockerfile's build
+stage, so the tests and the benchmark run on the tree the image ships, and a trim that cuts what the
+function imports fails the build.
 """
 
 from __future__ import annotations
@@ -17,18 +19,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-from image import trim_payload
+from image import import_check, trim_payload
 
 PROJECT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = PROJECT / "requirements.txt"
 CACHE = PROJECT / ".local"
 # Everything the payload is made from: a change to any of them builds a new one.
-INPUTS = (REQUIREMENTS, Path(trim_payload.__file__), trim_payload.DEFAULT_KEEP)
+INPUTS = (REQUIREMENTS, Path(trim_payload.__file__), trim_payload.DEFAULT_KEEP, Path(import_check.__file__))
 COMPLETE = ".complete"
 
 
 def install(dest: Path) -> None:
-    """pip install the runtime requirements into `dest`, uncompiled (the trim compiles what stays)."""
+    """pip install the locked runtime requirements into `dest`, uncompiled (the trim compiles what stays)."""
     subprocess.run(  # noqa: S603  # our own interpreter, our own requirements file
         [
             sys.executable,
@@ -38,6 +40,7 @@ def install(dest: Path) -> None:
             "--quiet",
             "--disable-pip-version-check",
             "--no-compile",
+            "--require-hashes",
             "--target",
             str(dest),
             "-r",
@@ -47,13 +50,25 @@ def install(dest: Path) -> None:
     )
 
 
+def check_imports(dest: Path) -> None:
+    """Import the function with only the project and `dest` on the path; stop the build if it cannot."""
+    checked = subprocess.run(  # noqa: S603  # our own interpreter, our own script
+        [sys.executable, "-S", "-B", "-P", import_check.__file__],
+        env={"PYTHONPATH": f"{PROJECT}:{dest}"},
+        check=False,
+    )
+    if checked.returncode != 0:
+        raise SystemExit(f"the trimmed payload in {dest} cannot import the function (see above)")
+
+
 def build(dest: Path) -> None:
-    """Install into `dest` (absent or empty), then trim and compile it."""
+    """Install into `dest` (absent or empty), trim and compile it, then check the function imports."""
     if dest.exists() and any(dest.iterdir()):
         raise SystemExit(f"{dest} is not empty: give a new folder")
     install(dest)
     # As the Dockerfile runs it: a script in its own interpreter, untouched by the caller's state.
     subprocess.run([sys.executable, trim_payload.__file__, str(dest)], check=True)  # noqa: S603
+    check_imports(dest)
 
 
 def cached_payload() -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from devkit.payload import PROJECT, cached_payload
+from devkit.payload import PROJECT, cached_payload, check_imports
 from devkit.scenarios import SESSIONS, Call, Session, run_sessions
 from image.trim_payload import KeepList, trim
 
@@ -69,6 +69,25 @@ def test_every_scenario_ends_as_it_should_on_the_trimmed_payload(payload: Path, 
         assert [(a.call.event, a.status) for a in run.answers] == [
             (call.event, call.expect) for call in session.calls
         ], run.logs
+
+
+def test_the_build_fails_when_the_trimmed_tree_cannot_import_the_function(
+    payload: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    check_imports(payload)
+    assert "import check: the function imports from" in capfd.readouterr().out
+    # The same tree with one package the function needs cut, as a wrong keep.txt would cut it.
+    cut = tmp_path / "payload"
+    cut.mkdir()
+    for entry in payload.iterdir():
+        if not entry.name.startswith("pydantic_core"):
+            (cut / entry.name).symlink_to(entry)
+    with pytest.raises(SystemExit, match="cannot import the function"):
+        check_imports(cut)
+    err = capfd.readouterr().err
+    assert "No module named 'pydantic_core'" in err
+    assert "import check FAILED" in err
+    assert "devkit.keep_list" in err
 
 
 def _install(tree: Path, dist: str, files: list[str], scripts: tuple[str, ...] = ()) -> None:
