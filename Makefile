@@ -6,11 +6,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SOURCES := func.py backup_copy deploy devkit image tests
 
+.DEFAULT_GOAL := help
+
 # The lock's target: what the image runs (fnproject/python:3.11, Linux x86_64), whatever machine locks.
 LOCK := $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
 	--python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock"
 
-.PHONY: test lint types unit tests demo demo-queue invoke bench image-payload deploy-files lock clean
+.PHONY: help test lint types unit tests demo demo-queue invoke bench image-payload deploy-files lock clean
 
 # pip checks every file against the lock's hashes (--require-hashes) and installs nothing unpinned.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -44,15 +46,20 @@ tests: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
-## demo: run the function through the real fdk against the local OCI stand-in
+## help: list the targets (the default)
+help:
+	@echo "backup-copy: make TARGET"
+	@sed -n 's/^## \([a-z-]*\): /  \1\t/p' $(MAKEFILE_LIST) | expand -t 18
+
+## demo: a sample event through the real fdk against the local OCI stand-in, then its redelivery
 demo: $(STAMP)
-	$(BIN)/python -m devkit.demo events/boot-volume-backup-end.json
+	$(BIN)/python -m devkit.demo --redeliver events/boot-volume-backup-end.json
 
 ## demo-queue: OCI's copy limits on, two destinations: one copied now, one queued, then a sweep copies it
 demo-queue: $(STAMP)
 	$(BIN)/python -m devkit.demo --queue events/boot-volume-backup-end.json
 
-## invoke: the same, for any event file: make invoke EVENT=events/x.json
+## invoke: any event file through the function against the stand-in: make invoke EVENT=events/x.json
 invoke: $(STAMP)
 	$(BIN)/python -m devkit.demo $(EVENT)
 

@@ -30,6 +30,8 @@ EXPECTED = {
 }
 # Not JSON: Events never produces it, so no rule can be asked about it.
 NOT_EVENTS = {"malformed/truncated-json.json"}
+# Not an event: what a schedule sends to run the sweep, never matched by a rule.
+COMMANDS = {"sweep-request.json"}
 
 
 def _condition(rendered: Rendered) -> dict[str, Any]:
@@ -38,7 +40,12 @@ def _condition(rendered: Rendered) -> dict[str, Any]:
 
 
 def test_every_sample_event_has_an_expectation() -> None:
-    assert set(all_event_files()) == set(EXPECTED) | NOT_EVENTS
+    assert set(all_event_files()) == set(EXPECTED) | NOT_EVENTS | COMMANDS
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_a_sweep_request_has_no_event_type_for_a_rule_to_match(name: str) -> None:
+    assert "eventType" not in json.loads(event_bytes(name))
 
 
 def test_the_condition_names_exactly_the_event_types_the_function_handles(rendered: Rendered) -> None:

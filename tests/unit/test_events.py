@@ -18,6 +18,8 @@ HANDLED = {
     "volume-group-backup-end.json": BackupKind.VOLUME_GROUP,
 }
 IGNORED = ["boot-volume-backup-begin.json", "boot-volume-backup-copy-end.json"]
+# Not events: what a schedule sends to run the sweep.
+COMMANDS = ["sweep-request.json"]
 # Each malformed sample, and the words its rejection must contain (the field and the problem).
 MALFORMED = {
     "malformed/resource-id-with-path.json": "data.resourceId: not a well-formed OCID",
@@ -33,7 +35,12 @@ MALFORMED = {
 
 
 def test_every_sample_event_is_covered_here() -> None:
-    assert set(all_event_files()) == set(HANDLED) | set(IGNORED) | set(MALFORMED)
+    assert set(all_event_files()) == set(HANDLED) | set(IGNORED) | set(MALFORMED) | set(COMMANDS)
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_the_sweep_request_sample_is_read_as_a_sweep(name: str) -> None:
+    assert isinstance(read_event(event_bytes(name)), SweepRequest)
 
 
 @pytest.mark.parametrize(("name", "kind"), sorted(HANDLED.items()))
