@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+from backup_copy import __version__
+
 _context: ContextVar[dict[str, object]] = ContextVar("backup_copy_log_context", default={})  # noqa: B039
 _configured = False
 
@@ -24,6 +26,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            "version": __version__,
         }
         entry.update(_context.get())
         fields = getattr(record, "fields", None)

@@ -7,6 +7,7 @@ building seven frozen response models costs about 28 ms of a cold start on the d
 
 from __future__ import annotations
 
+from backup_copy import __version__
 from backup_copy.backups import BackupCopy, RegionFailure, new_backup_ids
 from backup_copy.outcome import (
     CopyOutcome,
@@ -38,6 +39,7 @@ def answer(outcome: Outcome) -> JsonObject:
         "status": outcome.status.value,
         "source": outcome.source,
         "copies": [copy_json(copy) for copy in _copies(outcome)],
+        "version": __version__,
     }
     if outcome.reason is not None:
         body["reason"] = outcome.reason
@@ -65,6 +67,7 @@ def notice_body(outcome: Outcome) -> JsonObject:
             "status": outcome.status.value,
             "reason": outcome.reason,
             "errorClass": outcome.error_class,
+            "version": __version__,
             **report_json(outcome.report),
         }
     body: JsonObject = {"newBackupIds": new_ids, **answer(outcome)}
