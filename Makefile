@@ -40,6 +40,7 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 tests: $(STAMP)
+	$(BIN)/python -m devkit.payload --cached
 	$(BIN)/python -m pytest
 
 ## unit: the fast tier only: fakes, no sockets, a few seconds

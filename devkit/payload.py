@@ -95,10 +95,24 @@ def cached_payload() -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Build the payload into the folder given on the command line."""
+    """Build the payload into the folder given, or (--cached) the one the tests and bench use."""
     parser = argparse.ArgumentParser(prog="python -m devkit.payload", description=__doc__.splitlines()[0])
-    parser.add_argument("dest", type=Path, help="a new or empty folder")
-    build(parser.parse_args(argv).dest)
+    parser.add_argument("dest", type=Path, nargs="?", help="a new or empty folder")
+    parser.add_argument(
+        "--cached", action="store_true", help="build (or reuse) the tests' copy under .local/"
+    )
+    args = parser.parse_args(argv)
+    if args.cached:
+        print(
+            "The trimmed image payload for the tests: reused when its inputs are unchanged, "
+            "else built (pip install, trim, compile, import check; about a minute)",
+            flush=True,
+        )
+        print(f"  {cached_payload().relative_to(PROJECT)}")
+        return 0
+    if args.dest is None:
+        parser.error("give a destination folder, or --cached")
+    build(args.dest)
     return 0
 
 
