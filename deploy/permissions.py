@@ -110,13 +110,22 @@ class _KindCalls:
     prefix: str  # as in BOOT_VOLUME_BACKUP_READ
     checks_volumes: bool  # get/list/update of (boot) volume backups also check VOLUME_INSPECT
     documented_copy: bool  # volume group backups have no documented copy permission
+    # Deleting a volume group backup deletes its member backups: OCI's Core Services table says
+    # DeleteVolumeGroupBackup "also need[s] delete volume backup or delete boot volume backup". A
+    # group may hold both kinds, so both are needed.
+    members: tuple[BackupKind, ...] = ()
 
 
 _KINDS = {
     BackupKind.BOOT: _KindCalls("BootVolumeBackup", "boot-volume-backups", "BOOT_VOLUME_BACKUP", True, True),
     BackupKind.VOLUME: _KindCalls("VolumeBackup", "volume-backups", "VOLUME_BACKUP", True, True),
     BackupKind.VOLUME_GROUP: _KindCalls(
-        "VolumeGroupBackup", "volume-group-backups", "VOLUME_GROUP_BACKUP", False, False
+        "VolumeGroupBackup",
+        "volume-group-backups",
+        "VOLUME_GROUP_BACKUP",
+        False,
+        False,
+        (BackupKind.BOOT, BackupKind.VOLUME),
     ),
 }
 
@@ -162,6 +171,9 @@ def function_needs(config: DeployConfig) -> list[Need]:
                 need(call, calls.resource_type, f"{calls.prefix}_{permission}", **_at(destination, call))
                 if calls.checks_volumes:
                     need(call, "volumes", "VOLUME_INSPECT", **_at(destination, call))
+                if permission == "DELETE":
+                    for member in map(_KINDS.__getitem__, calls.members):
+                        need(call, member.resource_type, f"{member.prefix}_DELETE", **_at(destination, call))
 
     needs.append(
         Need(

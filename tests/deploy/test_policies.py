@@ -231,3 +231,29 @@ def test_with_retention_the_sweep_may_delete_in_the_destinations_only() -> None:
         assert _granted(rendered, need) is allowed, region
     move = _group_need(config, "boot-volume-backups", "BOOT_VOLUME_BACKUP_MOVE", **{"request.region": "iad"})
     assert not _granted(rendered, move)
+
+
+def test_deleting_a_volume_group_backup_needs_its_members_deletes() -> None:
+    config = load_deploy_config({**EXAMPLE_ENVIRONMENT, "RETENTION_DAYS": "30"})
+    needs = function_needs(config)
+
+    group_deletes = {
+        (need.resource_type, need.permission, need.context["request.region"])
+        for need in needs
+        if need.call == "DeleteVolumeGroupBackup"
+    }
+    assert group_deletes == {
+        (resource_type, permission, region)
+        for resource_type, permission in (
+            ("volume-group-backups", "VOLUME_GROUP_BACKUP_DELETE"),
+            ("volume-backups", "VOLUME_BACKUP_DELETE"),
+            ("boot-volume-backups", "BOOT_VOLUME_BACKUP_DELETE"),
+        )
+        for region in ("iad", "fra")
+    }
+    # Rendered without the boot volume backups' delete, the group's delete misses that member check.
+    statements = [
+        s for s in parse_all(render(config).statements) if "BOOT_VOLUME_BACKUP_DELETE" not in s.text
+    ]
+    gaps = {(need.call, need.permission) for need in missing(statements, needs)}
+    assert ("DeleteVolumeGroupBackup", "BOOT_VOLUME_BACKUP_DELETE") in gaps
