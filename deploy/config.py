@@ -6,11 +6,11 @@ import re
 from collections.abc import Mapping
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 
 from backup_copy.errors import ConfigurationError
 from backup_copy.events import CompartmentId
-from backup_copy.ocids import parse_ocid
+from backup_copy.ocids import COMPARTMENT, parse_ocid
 from backup_copy.regions import REGION_KEYS, region_identifier
 from backup_copy.settings import Settings, load_settings
 
@@ -29,6 +29,8 @@ DEPLOY_KEYS = {
     "application": "DEPLOY_APPLICATION",
     "function": "DEPLOY_FUNCTION",
     "home_region": "DEPLOY_HOME_REGION",
+    "tenancy_id": "DEPLOY_TENANCY_ID",
+    "tag_namespaces": "DEPLOY_TAG_NAMESPACES",
 }
 
 # The two-region example the tests render: Phoenix backups copied to Ashburn and Frankfurt, the
@@ -47,11 +49,17 @@ EXAMPLE_ENVIRONMENT = {
     "DEPLOY_FUNCTION_COMPARTMENT_ID": "ocid1.compartment.oc1..aaaaaaaaexamplefunctionscompartment0001",
     "DEPLOY_KEY_COMPARTMENT_ID": "ocid1.compartment.oc1..aaaaaaaaexamplesecuritycompartment0001",
     "DEPLOY_SUBNET_ID": "ocid1.subnet.oc1.phx.aaaaaaaaexamplefunctionsubnet0001",
+    "DEPLOY_TENANCY_ID": "ocid1.tenancy.oc1..aaaaaaaaexampletenancybackupcopy0001",
+    # The sample events' defined tags (Operations) and the tenancy's automatic tag defaults (Oracle-Tags).
+    "DEPLOY_TAG_NAMESPACES": "Oracle-Tags,Operations",
 }
 
 _NAME = r"[A-Za-z0-9_.-]{1,100}"
 _DYNAMIC_GROUP = re.compile(rf"(?:(?P<domain>{_NAME})/)?(?P<name>{_NAME})")
 _RESOURCE_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
+# OCI's tag namespace names: printable ASCII but space and '.', at most 100 characters. A quote or a
+# backslash is refused too: the name goes inside a quoted policy literal.
+_TAG_NAMESPACE = re.compile(r"[^\x00-\x20.'\\\x7f-\U0010ffff]{1,100}")
 
 
 def _region(value: str) -> str:
@@ -78,6 +86,27 @@ def _subnet(value: str) -> str:
     return value
 
 
+def _tenancy(value: str) -> str:
+    if not (COMPARTMENT.fullmatch(value) and value.startswith("ocid1.tenancy.")):
+        raise ValueError("a tenancy OCID (ocid1.tenancy.oc1..<id>)")
+    return value
+
+
+def _tag_namespaces(value: object) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ValueError("a comma-separated list of tag namespace names, e.g. Oracle-Tags,Operations")
+    names: dict[str, str] = {}
+    for name in (str(item).strip() for item in items):
+        if not name:
+            continue
+        if not _TAG_NAMESPACE.fullmatch(name):
+            raise ValueError(f"{name!r} is not a tag namespace name (no spaces, '.' or quotes)")
+        # OCI's namespace names are case-insensitive: one entry per namespace.
+        names.setdefault(name.lower(), name)
+    return tuple(names.values())
+
+
 Region = Annotated[str, AfterValidator(_region)]
 
 
@@ -97,6 +126,10 @@ class DeployConfig(BaseModel):
     application: Annotated[str, AfterValidator(_resource_name)] = "backup-copy"
     function: Annotated[str, AfterValidator(_resource_name)] = "backup-copy"
     home_region: Region
+    # The tag grant is tenancy-wide, so its policy is attached to the root compartment.
+    tenancy_id: Annotated[str, AfterValidator(_tenancy)]
+    # The namespaces of the defined tags the source backups carry; empty: any namespace.
+    tag_namespaces: Annotated[tuple[str, ...], BeforeValidator(_tag_namespaces)] = ()
 
     @model_validator(mode="after")
     def _source_is_not_a_destination(self) -> DeployConfig:

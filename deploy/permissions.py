@@ -2,7 +2,9 @@
 
 The verb tables are OCI's "Details for the Core Services" (volume-family) and "Details for
 Notifications"; the per-call permissions are OCI's "Permissions Required for Each API Operation" and
-"Copying a Boot Volume Backup Between Regions" (source: READ + COPY, destination: CREATE).
+"Copying a Boot Volume Backup Between Regions" (source: READ + COPY, destination: CREATE); the tag
+grants are the IAM policy reference ("To apply, update, or remove defined tags for a resource, a user
+must be granted permissions on the resource and permissions to use the tag namespace").
 """
 
 from __future__ import annotations
@@ -103,6 +105,11 @@ class Need:
         return f"{self.call}: {what} in {self.compartment_id} ({where})"
 
 
+# Where a tag namespace lives is the tenancy's choice (Oracle-Tags is in the root compartment): no
+# statement naming one compartment surely covers it, only a tenancy-wide one.
+TAG_NAMESPACE_COMPARTMENT = "(the tag namespace's compartment)"
+
+
 @dataclass(frozen=True)
 class _KindCalls:
     noun: str  # as in GetBootVolumeBackup
@@ -110,13 +117,22 @@ class _KindCalls:
     prefix: str  # as in BOOT_VOLUME_BACKUP_READ
     checks_volumes: bool  # get/list/update of (boot) volume backups also check VOLUME_INSPECT
     documented_copy: bool  # volume group backups have no documented copy permission
+    # Deleting a volume group backup deletes its member backups: OCI's Core Services table says
+    # DeleteVolumeGroupBackup "also need[s] delete volume backup or delete boot volume backup". A
+    # group may hold both kinds, so both are needed.
+    members: tuple[BackupKind, ...] = ()
 
 
 _KINDS = {
     BackupKind.BOOT: _KindCalls("BootVolumeBackup", "boot-volume-backups", "BOOT_VOLUME_BACKUP", True, True),
     BackupKind.VOLUME: _KindCalls("VolumeBackup", "volume-backups", "VOLUME_BACKUP", True, True),
     BackupKind.VOLUME_GROUP: _KindCalls(
-        "VolumeGroupBackup", "volume-group-backups", "VOLUME_GROUP_BACKUP", False, False
+        "VolumeGroupBackup",
+        "volume-group-backups",
+        "VOLUME_GROUP_BACKUP",
+        False,
+        False,
+        (BackupKind.BOOT, BackupKind.VOLUME),
     ),
 }
 
@@ -130,6 +146,19 @@ def function_needs(config: DeployConfig) -> list[Need]:
 
     def need(call: str, resource_type: str, permission: str | None, **context: str) -> None:
         needs.append(Need(call, group, resource_type, backups, permission, MappingProxyType(dict(context))))
+
+    def tag_namespace_need(call: str, **context: str) -> None:
+        needs.append(
+            Need(
+                call,
+                group,
+                "tag-namespaces",
+                TAG_NAMESPACE_COMPARTMENT,
+                None,
+                MappingProxyType(dict(context)),
+                "use",
+            )
+        )
 
     for kind in BackupKind:
         calls = _KINDS[kind]
@@ -162,6 +191,16 @@ def function_needs(config: DeployConfig) -> list[Need]:
                 need(call, calls.resource_type, f"{calls.prefix}_{permission}", **_at(destination, call))
                 if calls.checks_volumes:
                     need(call, "volumes", "VOLUME_INSPECT", **_at(destination, call))
+                if permission == "DELETE":
+                    for member in map(_KINDS.__getitem__, calls.members):
+                        need(call, member.resource_type, f"{member.prefix}_DELETE", **_at(destination, call))
+            # The update writes the source's defined tags (and replaces the copy's own, Oracle-Tags
+            # defaults included): each namespace written needs `use tag-namespaces`. Without a list
+            # of namespaces the need names none, so only an unnarrowed grant meets it.
+            update = f"Update{calls.noun}"
+            for namespace in config.tag_namespaces or (None,):
+                named = {} if namespace is None else {"target.tag-namespace.name": namespace}
+                tag_namespace_need(update, **_at(destination, update), **named)
 
     needs.append(
         Need(

@@ -1,8 +1,8 @@
 """Policy statements parsed by oci-lexer-parser, and whether they grant a given need.
 
 The evaluation is deliberately conservative: a variable the request does not carry makes its clause
-false, and anything this module cannot evaluate (compartment names, tenancy-wide locations,
-patterns) grants nothing, so a check passes only when the statements surely grant.
+false, and anything this module cannot evaluate (compartment names, patterns) grants nothing, so a
+check passes only when the statements surely grant. A tenancy-wide location covers every compartment.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def grants(statement: Statement, need: Need) -> bool:
     parsed = statement.parsed
     return (
         _subject_matches(parsed["subject"], need)
-        and parsed["location"] == {"type": "compartment-id", "values": [need.compartment_id]}
+        and _location_covers(parsed["location"], need)
         and parsed["resources"] == {"type": "specific", "values": [need.resource_type]}
         and _action_covers(parsed["actions"], need)
         and _holds(parsed.get("conditions"), need)
@@ -68,6 +68,12 @@ def missing(statements: Sequence[Statement], needs: Iterable[Need]) -> list[Need
 def unused(statements: Sequence[Statement], needs: Sequence[Need]) -> list[Statement]:
     """The statements that grant none of the needs: granted for nothing the function does."""
     return [statement for statement in statements if not any(grants(statement, need) for need in needs)]
+
+
+def _location_covers(location: Mapping[str, Any], need: Need) -> bool:
+    if location.get("type") == "tenancy":
+        return True
+    return bool(location == {"type": "compartment-id", "values": [need.compartment_id]})
 
 
 def _subject_matches(subject: Mapping[str, Any], need: Need) -> bool:

@@ -101,6 +101,16 @@ def render(config: DeployConfig) -> Rendered:
                     "policy-retention.txt", **common, region=region, region_key=region_key(region)
                 ),
             )
+    names = [f"target.tag-namespace.name = '{name}'" for name in config.tag_namespaces]
+    attach(
+        config.tenancy_id,
+        "tags",
+        render_template(
+            "policy-tags.txt",
+            **common,
+            tag_namespace_condition=" where any {" + ", ".join(names) + "}" if names else "",
+        ),
+    )
     attach(
         config.topic_compartment_id,
         "topic",
@@ -178,7 +188,7 @@ def commands(config: DeployConfig, rendered: Rendered, out: Path) -> list[str]:
         f"oci iam dynamic-group create {iam} --name {q(config.dynamic_group.rpartition('/')[2])} "
         f"--description 'backup-copy function' --matching-rule {q(rendered.dynamic_group_rule)}",
         "",
-        "# 2. The policies, one per compartment they name.",
+        "# 2. The policies, one per compartment they name (the tenancy-wide tag grant in the root).",
     ]
     lines += [
         f"oci iam policy create {iam} --compartment-id {q(policy.compartment_id)} --name {q(policy.name)} "

@@ -9,7 +9,13 @@ import pytest
 
 from backup_copy.backups import BackupKind
 from deploy.config import EXAMPLE_ENVIRONMENT, DeployConfig, load_deploy_config
-from deploy.permissions import Need, Principal, function_needs, granted_permissions
+from deploy.permissions import (
+    TAG_NAMESPACE_COMPARTMENT,
+    Need,
+    Principal,
+    function_needs,
+    granted_permissions,
+)
 from deploy.policy_check import PolicySyntaxError, grants, missing, parse, parse_all, unused
 from deploy.render import Rendered, render
 
@@ -21,8 +27,11 @@ def _granted(rendered: Rendered, need: Need) -> bool:
 def test_every_rendered_statement_parses_as_one_allow_statement(rendered: Rendered) -> None:
     statements = parse_all(rendered.statements)
 
-    assert len(statements) == len(rendered.statements) == 19
-    assert all(statement.parsed["location"]["type"] == "compartment-id" for statement in statements)
+    assert len(statements) == len(rendered.statements) == 20
+    locations = [statement.parsed["location"]["type"] for statement in statements]
+    # Only the tag grant is tenancy-wide: tag namespaces live wherever the tenancy put them.
+    assert locations.count("tenancy") == 1
+    assert set(locations) == {"compartment-id", "tenancy"}
 
 
 def test_the_parser_refuses_a_broken_statement() -> None:
@@ -40,9 +49,21 @@ def test_together_the_statements_grant_every_call_the_function_makes(
     for noun in ("BootVolumeBackup", "VolumeBackup", "VolumeGroupBackup"):
         assert {f"Get{noun}", f"Copy{noun}", f"List{noun}s", f"Update{noun}"} <= calls
     assert "PublishMessage" in calls
+    # The tag write: each update in each destination uses every configured tag namespace.
+    tag_uses = {
+        (need.call, need.context["request.region"], need.context["target.tag-namespace.name"])
+        for need in needs
+        if need.resource_type == "tag-namespaces"
+    }
+    assert tag_uses == {
+        (f"Update{noun}", region, namespace)
+        for noun in ("BootVolumeBackup", "VolumeBackup", "VolumeGroupBackup")
+        for region in ("iad", "fra")
+        for namespace in ("Oracle-Tags", "Operations")
+    }
 
 
-@pytest.mark.parametrize("index", range(19))
+@pytest.mark.parametrize("index", range(20))
 def test_each_statement_is_the_only_grant_of_something_the_function_needs(
     example: DeployConfig, rendered: Rendered, index: int
 ) -> None:
@@ -231,3 +252,106 @@ def test_with_retention_the_sweep_may_delete_in_the_destinations_only() -> None:
         assert _granted(rendered, need) is allowed, region
     move = _group_need(config, "boot-volume-backups", "BOOT_VOLUME_BACKUP_MOVE", **{"request.region": "iad"})
     assert not _granted(rendered, move)
+
+
+def _tag_use(namespace: str | None, region: str = "iad") -> Need:
+    named = {} if namespace is None else {"target.tag-namespace.name": namespace}
+    return Need(
+        "UpdateBootVolumeBackup",
+        Principal("dynamic-group", "backup-copy"),
+        "tag-namespaces",
+        TAG_NAMESPACE_COMPARTMENT,
+        None,
+        MappingProxyType({"request.region": region, "request.operation": "UpdateBootVolumeBackup", **named}),
+        "use",
+    )
+
+
+def test_the_tag_grant_is_tenancy_wide_and_names_only_the_configured_namespaces(
+    example: DeployConfig, rendered: Rendered
+) -> None:
+    (tags,) = next(policy for policy in rendered.policies if policy.name == "backup-copy-tags").statements
+
+    assert parse(tags).parsed["location"] == {"type": "tenancy", "values": []}
+    assert _granted(rendered, _tag_use("Oracle-Tags"))
+    assert _granted(rendered, _tag_use("Operations", "fra"))
+    assert not _granted(rendered, _tag_use("Finance"))
+    assert not _granted(rendered, _tag_use(None))
+
+
+def test_the_tag_grant_is_attached_to_the_root_compartment(example: DeployConfig, rendered: Rendered) -> None:
+    (policy,) = [
+        policy for policy in rendered.policies if any("tag-namespaces" in s for s in policy.statements)
+    ]
+
+    assert policy.compartment_id == example.tenancy_id == EXAMPLE_ENVIRONMENT["DEPLOY_TENANCY_ID"]
+
+
+def test_without_a_namespace_list_any_namespace_may_be_used_and_nothing_else_changes() -> None:
+    config = load_deploy_config(
+        {k: v for k, v in EXAMPLE_ENVIRONMENT.items() if k != "DEPLOY_TAG_NAMESPACES"}
+    )
+    rendered = render(config)
+    statements = parse_all(rendered.statements)
+
+    assert missing(statements, function_needs(config)) == []
+    assert unused(statements, function_needs(config)) == []
+    tags = [s for s in rendered.statements if "tag-namespaces" in s]
+    assert tags == ["Allow dynamic-group backup-copy to use tag-namespaces in tenancy"]
+    assert _granted(rendered, _tag_use("Finance"))
+    assert len(rendered.statements) == 20
+
+
+def test_a_tag_grant_narrowed_to_fewer_namespaces_misses_the_tag_write() -> None:
+    narrow = load_deploy_config({**EXAMPLE_ENVIRONMENT, "DEPLOY_TAG_NAMESPACES": "Operations"})
+    statements = parse_all(render(narrow).statements)
+
+    for environ in (
+        EXAMPLE_ENVIRONMENT,  # Oracle-Tags is written too
+        {k: v for k, v in EXAMPLE_ENVIRONMENT.items() if k != "DEPLOY_TAG_NAMESPACES"},  # any namespace
+    ):
+        gaps = missing(statements, function_needs(load_deploy_config(environ)))
+        assert gaps
+        assert {need.resource_type for need in gaps} == {"tag-namespaces"}
+        assert {need.call for need in gaps} == {
+            "UpdateBootVolumeBackup",
+            "UpdateVolumeBackup",
+            "UpdateVolumeGroupBackup",
+        }
+
+
+def test_without_the_tag_grant_the_tag_write_is_not_granted(
+    example: DeployConfig, rendered: Rendered
+) -> None:
+    statements = [s for s in parse_all(rendered.statements) if "tag-namespaces" not in s.text]
+
+    gaps = missing(statements, function_needs(example))
+
+    assert gaps
+    assert all(need.resource_type == "tag-namespaces" and need.call.startswith("Update") for need in gaps)
+
+
+def test_deleting_a_volume_group_backup_needs_its_members_deletes() -> None:
+    config = load_deploy_config({**EXAMPLE_ENVIRONMENT, "RETENTION_DAYS": "30"})
+    needs = function_needs(config)
+
+    group_deletes = {
+        (need.resource_type, need.permission, need.context["request.region"])
+        for need in needs
+        if need.call == "DeleteVolumeGroupBackup"
+    }
+    assert group_deletes == {
+        (resource_type, permission, region)
+        for resource_type, permission in (
+            ("volume-group-backups", "VOLUME_GROUP_BACKUP_DELETE"),
+            ("volume-backups", "VOLUME_BACKUP_DELETE"),
+            ("boot-volume-backups", "BOOT_VOLUME_BACKUP_DELETE"),
+        )
+        for region in ("iad", "fra")
+    }
+    # Rendered without the boot volume backups' delete, the group's delete misses that member check.
+    statements = [
+        s for s in parse_all(render(config).statements) if "BOOT_VOLUME_BACKUP_DELETE" not in s.text
+    ]
+    gaps = {(need.call, need.permission) for need in missing(statements, needs)}
+    assert ("DeleteVolumeGroupBackup", "BOOT_VOLUME_BACKUP_DELETE") in gaps

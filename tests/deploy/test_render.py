@@ -47,6 +47,7 @@ def test_templates_are_the_ones_rendered() -> None:
         "policy-key.txt",
         "policy-events.txt",
         "policy-retention.txt",
+        "policy-tags.txt",
         "event-rule-condition.json",
     }
 
@@ -83,7 +84,10 @@ def test_the_example_writes_every_piece_and_prints_the_commands_in_order(
         "policy-backup-copy-backups-topic.json",
         "policy-backup-copy-events.json",
         "policy-backup-copy-keys.json",
+        "policy-backup-copy-tags.json",
     }
+    tenancy = EXAMPLE_ENVIRONMENT["DEPLOY_TENANCY_ID"]
+    assert f"--compartment-id {tenancy} --name backup-copy-tags " in printed
 
 
 def test_the_environment_drives_what_is_granted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -146,3 +150,40 @@ def test_reading_the_settings_leaves_the_process_environment_as_it_was(
     assert config.settings.destination_regions == ("us-ashburn-1", "eu-frankfurt-1")
     assert os.environ["DESTINATION_REGIONS"] == "ap-tokyo-1"
     assert "NOTIFICATION_TOPIC_ID" not in os.environ
+
+
+def test_the_tenancy_is_required_and_must_be_a_tenancy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environ = {k: v for k, v in EXAMPLE_ENVIRONMENT.items() if k != "DEPLOY_TENANCY_ID"}
+
+    assert main(["--out", str(tmp_path)], environ) == 2
+    assert "DEPLOY_TENANCY_ID: is required but not set" in capsys.readouterr().err
+    with pytest.raises(ConfigurationError, match="DEPLOY_TENANCY_ID: a tenancy OCID"):
+        load_deploy_config(
+            {**environ, "DEPLOY_TENANCY_ID": EXAMPLE_ENVIRONMENT["DEPLOY_BACKUP_COMPARTMENT_ID"]}
+        )
+
+
+@pytest.mark.parametrize("name", ["Oracle Tags", "Oracle.Tags", "O'Brien", "x" * 101])
+def test_a_tag_namespace_name_oci_would_refuse_is_named(name: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"DEPLOY_TAG_NAMESPACES: .* is not a tag namespace name"):
+        load_deploy_config({**EXAMPLE_ENVIRONMENT, "DEPLOY_TAG_NAMESPACES": f"Operations,{name}"})
+
+
+def test_tag_namespaces_are_listed_once_whatever_their_case() -> None:
+    config = load_deploy_config(
+        {**EXAMPLE_ENVIRONMENT, "DEPLOY_TAG_NAMESPACES": " Oracle-Tags, Operations,,oracle-tags "}
+    )
+
+    assert config.tag_namespaces == ("Oracle-Tags", "Operations")
+
+
+def test_the_tag_namespaces_flag_overrides_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--example", "--out", str(tmp_path), "--tag-namespaces", "Finance"]) == 0
+
+    capsys.readouterr()
+    (statement,) = json.loads((tmp_path / "policy-backup-copy-tags.json").read_text(encoding="utf-8"))
+    assert statement.endswith("in tenancy where any {target.tag-namespace.name = 'Finance'}")
