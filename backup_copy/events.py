@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Literal, TypeVar
 
 from pydantic import (
@@ -194,10 +195,17 @@ def describe_validation_error(exc: ValidationError, *, limit: int = 3) -> str:
 
 MAX_LOCATION_PART = 40
 MAX_REASON = 500
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# What may not reach a title, a reason or a log line from input: controls (Cc, C0 and C1), format
+# characters (Cf: the bidi marks, embeddings, overrides and isolates U+200E, U+200F, U+202A-U+202E,
+# U+2066-U+2069, which can make a subject line read backwards, and the zero-width U+200B-U+200D,
+# U+2060 and U+FEFF), line and paragraph separators, and lone surrogates, which no encoding takes.
+_UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 def printable(text: str, limit: int) -> str:
-    """`text` without control characters, cut to `limit` characters (with an ellipsis)."""
-    text = _UNPRINTABLE.sub("?", text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """`text` with control and format characters made "?", cut to `limit` characters (with an ellipsis)."""
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    if text.isprintable():
+        return text
+    # str.isprintable is also false for other spaces, private use and unassigned characters: those stay.
+    return "".join("?" if unicodedata.category(char) in _UNPRINTABLE_CATEGORIES else char for char in text)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -16,10 +15,13 @@ from backup_copy.logs import configure_logging, log_context
 from backup_copy.notice import build_notice, should_notify
 from backup_copy.outcome import CopyOutcome, Outcome, Status, SweepOutcome
 from backup_copy.runtime import Runtimes
-from backup_copy.wire import answer, copy_json
+from backup_copy.wire import MAX_ANSWER_BYTES, answer, copy_json, fit, fit_json, report_json
 
 log = logging.getLogger(__name__)
 MAX_ECHOED_ID = 128
+# A log line stays well inside what OCI Logging takes as one entry (under 1 MB, the
+# loggingingestion LogEntry); a longer report is cut and says so.
+MAX_LOG_FIELDS_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,8 @@ def handle(body: bytes, *, deadline: Deadline, runtimes: Runtimes, call_id: str 
         with log_context(eventId=outcome.event_id, source=outcome.source):
             outcome = _announce(outcome, deadline, runtimes)
             _log_outcome(outcome)
-    return Answer(outcome.status.http_status, json.dumps(answer(outcome)))
+    # Bounded whatever the sweep found: the answer's lists are cut (with totals) past MAX_ANSWER_BYTES.
+    return Answer(outcome.status.http_status, fit_json(answer(outcome), MAX_ANSWER_BYTES, keep=("copies",)))
 
 
 def _decide(body: bytes, deadline: Deadline, runtimes: Runtimes) -> Outcome:
@@ -119,12 +122,16 @@ def _as_failure(exc: Exception) -> BackupCopyError:
 
 def _log_outcome(outcome: Outcome) -> None:
     copies = outcome.copies if isinstance(outcome, CopyOutcome) else outcome.new_copies
-    fields = {
+    fields: dict[str, object] = {
         "status": outcome.status.value,
         "newBackupIds": new_backup_ids(outcome.new_copies),
         "copies": [copy_json(copy) for copy in copies],
         "reason": outcome.reason,
         "errorClass": outcome.error_class,
     }
+    if isinstance(outcome, SweepOutcome) and outcome.report is not None:
+        # The complete report, which the answer and the notice may have had to cut, as far as it fits.
+        fields["sweep"] = report_json(outcome.report)
+    fields = fit(fields, MAX_LOG_FIELDS_BYTES, keep=("newBackupIds", "copies"))
     level = logging.ERROR if outcome.status.http_status != 200 else logging.INFO
     log.log(level, f"backup {outcome.status.value}", extra={"fields": fields})

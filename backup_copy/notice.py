@@ -7,11 +7,14 @@ from dataclasses import dataclass
 
 from backup_copy.events import printable
 from backup_copy.outcome import Outcome, Status, SweepOutcome, SweepReport
-from backup_copy.wire import notice_body, rpo_json
+from backup_copy.wire import fit_json, notice_body, rpo_json
 
 # ONS refuses bodies over 64 KB; the title is a subject line, kept short.
 MAX_BODY_BYTES = 64 * 1024
 MAX_TITLE = 200
+# What a subscriber acts on, never cut to fit the body: a handful of OCIDs per event, and no more
+# than the sweep's copies in flight.
+_KEEP_WHOLE = ("newBackupIds",)
 
 
 @dataclass(frozen=True)
@@ -40,12 +43,8 @@ def build_notice(outcome: Outcome) -> Notice:
     """The notice for an outcome; the new backup OCIDs come first in the body."""
     if isinstance(outcome, SweepOutcome) and outcome.report is not None:
         return _sweep_notice(outcome, outcome.report)
-    body = notice_body(outcome)
-    text = json.dumps(body, indent=2)
-    if len(text.encode()) > MAX_BODY_BYTES:
-        # Only a reason quoting hostile input can be this long; the OCIDs matter more than it.
-        body["reason"] = str(body.get("reason", ""))[:1000] + " (truncated)"
-        text = json.dumps(body, indent=2)
+    # A long OCI message or a reason quoting hostile input is cut, never the new OCIDs.
+    text = fit_json(notice_body(outcome), MAX_BODY_BYTES, indent=2, keep=_KEEP_WHOLE)
     return Notice(title=_short(_title(outcome)), body=text)
 
 
@@ -88,22 +87,14 @@ def _sweep_notice(outcome: SweepOutcome, report: SweepReport) -> Notice:
     if len(text.encode()) > MAX_BODY_BYTES:
         # A very large sweep: the flagged volumes matter most, then the rest as far as it fits.
         body["rpo"] = [rpo_json(line) for line in report.flagged]
-        text = _fit(body)
+        text = fit_json(
+            body,
+            MAX_BODY_BYTES,
+            keep=_KEEP_WHOLE,
+            notes={"rpo": "only the lines flagged past RPO or FAULTY"},
+            totals={"rpo": len(report.rpo)},
+        )
     return Notice(title=_short(sweep_title(report, dry_run=outcome.status is Status.DRY_RUN)), body=text)
-
-
-def _fit(body: dict[str, object]) -> str:
-    """The body as JSON within ONS's limit, halving its longest list until it fits; counts stay."""
-    lists: dict[str, list[object]] = {key: value for key, value in body.items() if isinstance(value, list)}
-    body["totals"] = {key: len(items) for key, items in lists.items()}
-    text = json.dumps(body)
-    while len(text.encode()) > MAX_BODY_BYTES and any(lists.values()):
-        longest = max(lists, key=lambda key: len(lists[key]))
-        lists[longest] = lists[longest][: len(lists[longest]) // 2]
-        body.update(lists)
-        body["truncated"] = "lists are cut to fit the 64 KB notice; totals gives their full lengths"
-        text = json.dumps(body)
-    return text
 
 
 def _short(title: str) -> str:

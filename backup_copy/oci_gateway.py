@@ -453,6 +453,10 @@ def is_copy_limit(status: int, code: str, message: str) -> bool:
     return (status, code) in _LIMIT_CODES_WITH_MESSAGE and bool(_LIMIT_MESSAGE.search(message))
 
 
+# How much of an OCI error message a reason quotes: enough to say what to fix.
+MAX_OCI_MESSAGE = 500
+
+
 def classify(
     exc: BaseException,
     operation: str,
@@ -492,7 +496,8 @@ def classify(
                 region=region,
                 status=status,
                 code=code,
-                message=str(exc.message),
+                # OCI's own words, but of any length and any characters: cut and made printable.
+                message=printable(str(exc.message), MAX_OCI_MESSAGE),
                 kind=kind,
                 destination=destination,
             ),

@@ -6,12 +6,23 @@ caller gives (os.environ in the function, a dict in deploy/ and the tests), or a
 
 from __future__ import annotations
 
+import math
 import os
 import string
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from backup_copy.errors import ConfigurationError
 from backup_copy.ocids import COMPARTMENT as _COMPARTMENT
@@ -23,6 +34,52 @@ DEFAULT_DISPLAY_NAME_TEMPLATE = "{name} (copy from {source_region})"
 DISPLAY_NAME_FIELDS = frozenset({"name", "source_region", "destination_region", "source_id", "kind"})
 MAX_DISPLAY_NAME = 255
 SOURCE_TYPES = frozenset({"MANUAL", "SCHEDULED"})
+# Values that stand in for a real backup when a template is tried out as the configuration is read.
+_SAMPLE_NAME_VALUES = {
+    "name": "web-01",
+    "source_region": "us-phoenix-1",
+    "destination_region": "us-ashburn-1",
+    "source_id": "ocid1.bootvolumebackup.oc1.phx.sample",
+    "kind": "boot volume backup",
+}
+# A template as literal text and placeholder pairs: (text before, field name or None).
+TemplatePart = tuple[str, str | None]
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The range a numeric key may take: finite, and small enough that date arithmetic cannot overflow."""
+
+    low: float
+    high: float
+    unit: str
+    low_inclusive: bool = True
+    whole: bool = False
+
+    def describe(self) -> str:
+        """The range in words, for the error that refuses a value outside it."""
+        kind = "a whole number" if self.whole else "a number"
+        if self.low_inclusive:
+            return f"{kind} from {self.low:g} to {self.high:g} {self.unit}"
+        return f"{kind} above {self.low:g}, at most {self.high:g} {self.unit}"
+
+    def contains(self, number: float) -> bool:
+        """Whether a finite number is inside the range."""
+        above = number >= self.low if self.low_inclusive else number > self.low
+        return above and number <= self.high
+
+
+# Every numeric key, with its range; a value outside it (inf and nan included) is refused when the
+# configuration is read, rather than failing every sweep later (datetime arithmetic overflows).
+NUMBER_BOUNDS: dict[str, Bounds] = {
+    "sweep_lookback_hours": Bounds(0, 24 * 90, "hours (90 days)", low_inclusive=False),
+    # OCI allows up to ten concurrent copies per tenancy from a source region; more than 100 would
+    # only be refused by OCI's limits.
+    "sweep_max_copies_in_flight": Bounds(1, 100, "copies", whole=True),
+    "retention_days": Bounds(1, 3650, "days (ten years)"),
+    "retention_keep": Bounds(1, 1000, "copies", whole=True),
+    "rpo_hours": Bounds(0, 24 * 365, "hours (a year)", low_inclusive=False),
+}
 
 
 class NoticeSettings(BaseModel):
@@ -64,16 +121,19 @@ class Settings(NoticeSettings):
     source_types: frozenset[str] = SOURCE_TYPES
     # The sweep ({"action": "sweep"}): catch-up, retention and the RPO report.
     sweep_compartment_ids: frozenset[str] = frozenset()
-    sweep_lookback_hours: float = Field(default=24.0, gt=0, le=24 * 90)
+    # Numeric keys are checked against NUMBER_BOUNDS.
+    sweep_lookback_hours: float = 24.0
     sweep_region: str | None = None
     # Set by OCI Functions: the function's own region, the sweep's source region by default.
     oci_resource_principal_region: str | None = None
     # OCI allows up to ten concurrent copies per tenancy from a source region ("Copying a Boot Volume
     # Backup Between Regions", Limitations): the sweep starts no more than this many at once.
-    sweep_max_copies_in_flight: int = Field(default=10, ge=1, le=100)
-    retention_days: float | None = Field(default=None, gt=0)
-    retention_keep: int = Field(default=1, ge=1)
-    rpo_hours: float = Field(default=24.0, gt=0)
+    sweep_max_copies_in_flight: int = 10
+    retention_days: float | None = None
+    retention_keep: int = 1
+    rpo_hours: float = 24.0
+    # The display name template, parsed once when the configuration is read.
+    _display_name_parts: tuple[TemplatePart, ...] = PrivateAttr(default=())
 
     @field_validator("destination_regions", mode="before")
     @classmethod
@@ -148,10 +208,13 @@ class Settings(NoticeSettings):
             raise ValueError(f"{value!r} is not an OCI region identifier")
         return value.strip().lower()
 
-    @field_validator("retention_days", mode="before")
+    @field_validator(*NUMBER_BOUNDS, mode="before")
     @classmethod
-    def _unset_retention(cls, value: object) -> object:
-        return None if value == "" else value
+    def _bounded(cls, value: object, info: ValidationInfo) -> float | int | None:
+        name = info.field_name or ""
+        if name == "retention_days" and (value is None or value == ""):
+            return None
+        return bounded_number(value, NUMBER_BOUNDS[name])
 
     @field_validator("source_types", mode="before")
     @classmethod
@@ -170,14 +233,8 @@ class Settings(NoticeSettings):
     @field_validator("display_name_template")
     @classmethod
     def _template(cls, value: str) -> str:
-        try:
-            fields = {field for _, field, _, _ in string.Formatter().parse(value) if field is not None}
-        except ValueError as exc:
-            raise ValueError(f"not a valid template ({exc})") from None
-        unknown = fields - DISPLAY_NAME_FIELDS
-        if unknown:
-            allowed = ", ".join("{" + name + "}" for name in sorted(DISPLAY_NAME_FIELDS))
-            raise ValueError(f"unknown placeholder {sorted(unknown)}; use {allowed}")
+        # Tried once with sample values, so a template that cannot make a name is refused here.
+        render_template(parse_template(value), _SAMPLE_NAME_VALUES, MAX_DISPLAY_NAME)
         return value
 
     @model_validator(mode="after")
@@ -185,6 +242,11 @@ class Settings(NoticeSettings):
         strays = sorted(set(self.destination_kms_key_ids) - set(self.destination_regions))
         if strays:
             raise ValueError(f"DESTINATION_KMS_KEY_IDS names {', '.join(strays)}, not in DESTINATION_REGIONS")
+        return self
+
+    @model_validator(mode="after")
+    def _parse_display_name_template(self) -> Settings:
+        self._display_name_parts = parse_template(self.display_name_template)
         return self
 
     @property
@@ -196,14 +258,102 @@ class Settings(NoticeSettings):
         self, *, name: str, source_region: str, destination_region: str, source_id: str, kind: str
     ) -> str:
         """The copy's display name from the template, cut to OCI's 255-character limit."""
-        rendered = self.display_name_template.format(
-            name=name,
-            source_region=source_region,
-            destination_region=destination_region,
-            source_id=source_id,
-            kind=kind,
+        values = {
+            "name": name,
+            "source_region": source_region,
+            "destination_region": destination_region,
+            "source_id": source_id,
+            "kind": kind,
+        }
+        rendered = render_template(self._display_name_parts, values, MAX_DISPLAY_NAME)
+        return rendered or name[:MAX_DISPLAY_NAME]
+
+
+def parse_template(template: str) -> tuple[TemplatePart, ...]:
+    """A display name template as literal text and placeholders; ValueError says what is not allowed.
+
+    Only bare placeholders are: a format spec ({name:>400000000} asks for a 400 MB string), a
+    conversion ({name!r}) or an attribute or index ({name.__class__}, {name[0]}) is refused, and the
+    name is then made by substitution (render_template), never by str.format on the template.
+    """
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"not a valid template ({exc})") from None
+    allowed = ", ".join("{" + name + "}" for name in sorted(DISPLAY_NAME_FIELDS))
+    parts: list[TemplatePart] = []
+    for literal, field, spec, conversion in parsed:
+        if field is None:
+            parts.append((literal, None))
+            continue
+        shown = _quoted(
+            "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
         )
-        return rendered[:MAX_DISPLAY_NAME] or name[:MAX_DISPLAY_NAME]
+        if spec:
+            raise ValueError(f"{shown}: a placeholder takes no format spec; use {allowed} as they are")
+        if conversion is not None:
+            raise ValueError(f"{shown}: a placeholder takes no conversion; use {allowed} as they are")
+        if field not in DISPLAY_NAME_FIELDS:
+            if any(mark in field for mark in ".["):
+                raise ValueError(f"{shown}: a placeholder takes no attribute or index; use {allowed}")
+            raise ValueError(f"unknown placeholder {shown}; use {allowed}")
+        parts.append((literal, field))
+    return tuple(parts)
+
+
+def render_template(parts: tuple[TemplatePart, ...], values: Mapping[str, str], limit: int) -> str:
+    """The parsed template with each placeholder replaced by its value, at most `limit` characters.
+
+    It stops once `limit` is reached, so a template of a thousand placeholders costs no more than one.
+    """
+    pieces: list[str] = []
+    room = limit
+    for literal, field in parts:
+        for piece in (literal, values[field] if field is not None else ""):
+            pieces.append(piece[:room])
+            room -= len(pieces[-1])
+            if room <= 0:
+                return "".join(pieces)
+    return "".join(pieces)
+
+
+def bounded_number(value: object, bounds: Bounds) -> float | int:
+    """A numeric key's value (a number, or its text) inside its bounds; ValueError names the range."""
+    refusal = ValueError(f"must be {bounds.describe()}; got {_shown(value)}")
+    if isinstance(value, bool):
+        raise refusal
+    if isinstance(value, str):
+        try:
+            number: float | int = float(value)
+        except ValueError:
+            raise refusal from None
+    elif isinstance(value, (int, float)):
+        number = value
+    else:
+        raise refusal
+    # An int too large for a float has no finite float value, but compares as it is.
+    if isinstance(number, float) and not math.isfinite(number):
+        raise refusal
+    if not bounds.contains(number):
+        raise refusal
+    if bounds.whole:
+        if number != int(number):
+            raise refusal
+        return int(number)
+    return float(number)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, str):
+        return _quoted(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        return "a very large number"  # str() of a huge int is itself refused past 4300 digits
+    return _quoted(repr(value)) if isinstance(value, (int, float)) else type(value).__name__
+
+
+def _quoted(text: str, limit: int = 40) -> str:
+    # The configuration's own text, echoed in an error: short, and repr escapes what is unprintable.
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def _items(value: object) -> list[str] | None:

@@ -7,6 +7,9 @@ building seven frozen response models costs about 28 ms of a cold start on the d
 
 from __future__ import annotations
 
+import json
+from collections.abc import Collection, Mapping
+
 from backup_copy import __version__
 from backup_copy.backups import BackupCopy, RegionFailure, new_backup_ids
 from backup_copy.outcome import (
@@ -21,6 +24,14 @@ from backup_copy.outcome import (
 )
 
 JsonObject = dict[str, object]
+
+# Fn refuses a response body over 6 MB (OCI Functions limits, invocation payload); an answer is
+# kept far below that, and a sweep's long lists are what gets cut.
+MAX_ANSWER_BYTES = 1024 * 1024
+# Strings are cut to these lengths in turn, lists only after the second; OCIDs (about 100
+# characters) survive both.
+_STRING_CUTS = (1000, 300)
+_LAST_STRING_CUTS = (100, 40, 10)
 
 
 def copy_json(copy: BackupCopy) -> JsonObject:
@@ -153,3 +164,130 @@ def _copies(outcome: Outcome) -> tuple[BackupCopy, ...]:
     if isinstance(outcome, SweepOutcome):
         return outcome.new_copies
     return outcome.copies
+
+
+def fit_json(
+    body: JsonObject,
+    limit: int,
+    *,
+    indent: int | None = None,
+    keep: Collection[str] = (),
+    notes: Mapping[str, str] | None = None,
+    totals: Mapping[str, int] | None = None,
+) -> str:
+    """`body` as JSON text of at most `limit` bytes of UTF-8, cut by fit() if it is longer."""
+    if not notes:
+        text = json.dumps(body, indent=indent)
+        if len(text.encode()) <= limit:
+            return text
+    return json.dumps(fit(body, limit, keep=keep, notes=notes, totals=totals))
+
+
+def fit(
+    body: JsonObject,
+    limit: int,
+    *,
+    keep: Collection[str] = (),
+    notes: Mapping[str, str] | None = None,
+    totals: Mapping[str, int] | None = None,
+) -> JsonObject:
+    """`body`, or a copy cut until its compact JSON takes at most `limit` bytes of UTF-8.
+
+    Long strings are cut first (ending in an ellipsis), then every list to as many items as fit, then
+    strings again; the top-level lists named in `keep` stay whole unless nothing else is left to cut.
+    A cut body says so: `truncated` names what was cut (with the caller's `notes` on cuts it made
+    itself), and `totals` gives the full length of every list, `totals` overriding what the body shows.
+    """
+    if not notes and _size(body) <= limit:
+        return body
+    full = {**_list_lengths(body), **(totals or {})}
+    longest = max(full.values(), default=0)
+    longest_string = _longest_string(body, keep)
+
+    def attempt(strings: int | None, items: int | None, kept: int | None = None) -> JsonObject | None:
+        cut: JsonObject = {
+            key: (value[:kept] if kept is not None and isinstance(value, list) else value)
+            if key in keep
+            else _cut(value, strings, items)
+            for key, value in body.items()
+        }
+        shortened = sorted(path for path, length in _list_lengths(cut).items() if length < full.get(path, 0))
+        truncated: JsonObject = {"limitBytes": limit, "lists": shortened, **(notes or {})}
+        if strings is not None and longest_string > strings:
+            truncated["stringsCutTo"] = strings
+        cut["truncated"] = truncated
+        cut["totals"] = full
+        return cut if _size(cut) <= limit else None
+
+    # Uncut, the body fits only when the caller's own cut is all there is to say (`notes`).
+    for strings in (None, *_STRING_CUTS) if notes else _STRING_CUTS:
+        if (fitted := attempt(strings, None)) is not None:
+            return fitted
+    strings = _STRING_CUTS[-1]
+    best = attempt(strings, 0)
+    if best is not None:
+        # The largest number of items per list that still fits: fewer items never make it longer.
+        low, high = 0, longest
+        while high - low > 1:
+            middle = (low + high) // 2
+            if (fitted := attempt(strings, middle)) is not None:
+                best, low = fitted, middle
+            else:
+                high = middle
+        return best
+    for strings in _LAST_STRING_CUTS:
+        if (fitted := attempt(strings, 0)) is not None:
+            return fitted
+    # Only the kept lists are left to cut (more new OCIDs than the limit holds, which cannot happen
+    # with OCI's copy limits): as many as fit.
+    for kept in _halvings(
+        max((len(v) for k, v in body.items() if k in keep and isinstance(v, list)), default=0)
+    ):
+        if (fitted := attempt(_LAST_STRING_CUTS[-1], 0, kept)) is not None:
+            return fitted
+    return {"truncated": {"limitBytes": limit, "lists": sorted(full)}}
+
+
+def _cut(value: object, strings: int | None, items: int | None) -> object:
+    if isinstance(value, str):
+        return value if strings is None or len(value) <= strings else value[: strings - 1] + "…"
+    if isinstance(value, list):
+        return [_cut(item, strings, items) for item in (value if items is None else value[:items])]
+    if isinstance(value, dict):
+        return {key: _cut(item, strings, items) for key, item in value.items()}
+    return value
+
+
+def _list_lengths(value: object, path: str = "") -> dict[str, int]:
+    """The length of every list reached through objects alone, by its dotted path (sweep.failures)."""
+    lengths: dict[str, int] = {}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(item, list):
+                lengths[where] = len(item)
+            else:
+                lengths.update(_list_lengths(item, where))
+    return lengths
+
+
+def _longest_string(value: object, skip: Collection[str] = ()) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return max((_longest_string(item) for key, item in value.items() if key not in skip), default=0)
+    if isinstance(value, list):
+        return max((_longest_string(item) for item in value), default=0)
+    return 0
+
+
+def _halvings(count: int) -> list[int]:
+    steps = []
+    while count > 0:
+        count //= 2
+        steps.append(count)
+    return steps
+
+
+def _size(body: JsonObject) -> int:
+    return len(json.dumps(body).encode())

@@ -144,6 +144,21 @@ def test_a_missing_backup_is_permanent_and_names_the_policy(cloud: LocalCloud) -
     assert len(cloud.standin.requests) == 1
 
 
+def test_a_long_oci_error_message_is_quoted_short_and_printable(cloud: LocalCloud) -> None:
+    source_id = seed(cloud)
+    gateway = gateway_for(cloud, retry=no_wait())
+    source = gateway.get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(30))
+    message = "the key \u202egnorw\u202c is refused. " + "details " * 12_500  # 100 KB
+    cloud.standin.script_faults([Fault("copy", 400, "InvalidParameter", message=message)])
+    with pytest.raises(PermanentError) as caught:
+        gateway.request_copy(source, request_for(source_id), Deadline.after(30))
+    assert caught.value.reason.startswith(
+        "OCI answered 400 InvalidParameter to copy in us-phoenix-1: the key ?gnorw? is"
+    )
+    assert len(caught.value.reason) < 1000
+    assert "\u202e" not in caught.value.reason
+
+
 def test_throttling_is_retried_with_the_same_token_and_makes_one_copy(cloud: LocalCloud) -> None:
     source_id = seed(cloud)
     gateway = gateway_for(cloud, retry=no_wait())

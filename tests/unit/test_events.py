@@ -130,3 +130,11 @@ def test_a_rejected_event_keeps_its_readable_id_and_a_bounded_reason() -> None:
     assert caught.value.event_id == raw["eventID"]
     assert len(caught.value.reason) <= 500
     assert "\n" not in caught.value.reason
+
+
+def test_a_rejection_quotes_no_bidi_or_zero_width_character_from_the_body() -> None:
+    raw = event_json("boot-volume-backup-end.json")
+    raw["data"]["freeformTags"] = {"\u202eyek\u2066\u200b\u200f\ufeff": 1}
+    with pytest.raises(InvalidEvent) as caught:
+        read_event(json.dumps(raw).encode())
+    assert "data.freeformTags.?yek????: Input should be a valid string" in caught.value.reason

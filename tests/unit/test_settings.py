@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tracemalloc
+import typing
+
 import pytest
 
 from backup_copy.errors import ConfigurationError
-from backup_copy.settings import load_settings
+from backup_copy.settings import NUMBER_BOUNDS, Settings, load_settings
 from tests.conftest import Config
 from tests.fakes import TOPIC
 
@@ -68,7 +71,6 @@ def test_a_long_display_name_is_cut_to_255_characters(config: Config) -> None:
             "ocid1.bucket.oc1.phx.aaaaaaaaaaaaaaaa",
             "NOTIFICATION_TOPIC_ID: expected an OCID of type onstopic",
         ),
-        ("DISPLAY_NAME_TEMPLATE", "{name.__class__}", "DISPLAY_NAME_TEMPLATE: unknown placeholder"),
         ("DISPLAY_NAME_TEMPLATE", "{name", "DISPLAY_NAME_TEMPLATE: not a valid template"),
         ("DRY_RUN", "perhaps", "DRY_RUN"),
         (
@@ -99,12 +101,9 @@ def test_a_long_display_name_is_cut_to_255_characters(config: Config) -> None:
             "COMPARTMENT_IDS: 'ocid1.bucket.oc1..aaaaaaaaaaaaaaa'",
         ),
         ("SOURCE_TYPES", "MANUAL,WEEKLY", "SOURCE_TYPES: unknown source type WEEKLY"),
-        ("SWEEP_LOOKBACK_HOURS", "0", "SWEEP_LOOKBACK_HOURS: Input should be greater than 0"),
         ("SWEEP_REGION", "mars-north-1", "SWEEP_REGION: 'mars-north-1' is not an OCI region"),
         ("SWEEP_COMPARTMENT_IDS", "nope", "SWEEP_COMPARTMENT_IDS: 'nope' is not a compartment"),
-        ("RETENTION_DAYS", "-1", "RETENTION_DAYS: Input should be greater than 0"),
-        ("RETENTION_KEEP", "0", "RETENTION_KEEP: Input should be greater than or equal to 1"),
-        ("RPO_HOURS", "soon", "RPO_HOURS: Input should be a valid number"),
+        ("RPO_HOURS", "soon", "RPO_HOURS: must be a number above 0, at most 8760 hours"),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_key(config: Config, key: str, value: str, expected: str) -> None:
@@ -193,3 +192,152 @@ def test_a_typed_value_of_the_wrong_shape_is_named_by_its_key(config: Config) ->
     config_with_number: dict[str, object] = {**config, "DESTINATION_REGIONS": 42}
     with pytest.raises(ConfigurationError, match="DESTINATION_REGIONS: a comma-separated list"):
         load_settings(config_with_number)
+
+
+def name_from(config: Config, *, name: str = "web-01") -> str:
+    return load_settings(config).display_name(
+        name=name,
+        source_region="us-phoenix-1",
+        destination_region="us-ashburn-1",
+        source_id="ocid1.bootvolumebackup.oc1.phx.abc",
+        kind="boot volume backup",
+    )
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        pytest.param(
+            "{name:>400000000}", "'{name:>400000000}': a placeholder takes no format spec", id="huge width"
+        ),
+        pytest.param("{name:d}", "'{name:d}': a placeholder takes no format spec", id="spec"),
+        pytest.param(
+            "{name:{kind}}", "'{name:{kind}}': a placeholder takes no format spec", id="nested spec"
+        ),
+        pytest.param("{name!r}", "'{name!r}': a placeholder takes no conversion", id="conversion"),
+        pytest.param(
+            "{name.upper}", "'{name.upper}': a placeholder takes no attribute or index", id="attribute"
+        ),
+        pytest.param(
+            "{name.__class__}", "'{name.__class__}': a placeholder takes no attribute or index", id="dunder"
+        ),
+        pytest.param("{name[0]}", "'{name[0]}': a placeholder takes no attribute or index", id="index"),
+        pytest.param("{volume}", "unknown placeholder '{volume}'; use {destination_region}", id="unknown"),
+        pytest.param("{} {0}", "unknown placeholder '{}'", id="positional"),
+    ],
+)
+def test_a_hostile_display_name_template_is_refused_when_the_configuration_is_read(
+    config: Config, template: str, expected: str
+) -> None:
+    config["DISPLAY_NAME_TEMPLATE"] = template
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(config)
+    assert f"DISPLAY_NAME_TEMPLATE: {expected}" in caught.value.reason
+    assert len(caught.value.reason) < 300
+
+
+def test_a_long_format_spec_is_echoed_short_in_the_refusal(config: Config) -> None:
+    config["DISPLAY_NAME_TEMPLATE"] = "{name:" + "9" * 3000 + "}"
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(config)
+    assert "DISPLAY_NAME_TEMPLATE: '{name:999" in caught.value.reason
+    assert len(caught.value.reason) < 300
+
+
+def test_every_placeholder_of_a_good_template_is_filled(config: Config) -> None:
+    config["DISPLAY_NAME_TEMPLATE"] = "{{dr}} {name} {kind} {source_region}->{destination_region} {source_id}"
+    assert name_from(config) == (
+        "{dr} web-01 boot volume backup us-phoenix-1->us-ashburn-1 ocid1.bootvolumebackup.oc1.phx.abc"
+    )
+
+
+def test_braces_in_a_backup_name_are_copied_not_interpreted(config: Config) -> None:
+    config["DISPLAY_NAME_TEMPLATE"] = "{name}"
+    assert (
+        name_from(config, name="{source_id} {0:>99} {name.__class__}")
+        == "{source_id} {0:>99} {name.__class__}"
+    )
+
+
+def test_rendering_a_template_of_many_placeholders_costs_no_more_than_the_name_it_makes(
+    config: Config,
+) -> None:
+    # About the most fn config can hold (4 KB for every key): 680 placeholders of a 255-character name
+    # would make 170 KB if rendered in full before the cut to 255 characters.
+    config["DISPLAY_NAME_TEMPLATE"] = "{name}" * 680
+    settings = load_settings(config)
+    tracemalloc.start()
+    try:
+        name = settings.display_name(
+            name="n" * 255, source_region="r", destination_region="d", source_id="i", kind="k"
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert name == "n" * 255
+    assert peak < 16 * 1024
+
+
+NUMERIC_KEYS = {
+    "SWEEP_LOOKBACK_HOURS": "above 0, at most 2160 hours",
+    "SWEEP_MAX_COPIES_IN_FLIGHT": "from 1 to 100 copies",
+    "RETENTION_DAYS": "from 1 to 3650 days",
+    "RETENTION_KEEP": "from 1 to 1000 copies",
+    "RPO_HOURS": "above 0, at most 8760 hours",
+}
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "-1", "0", "1e6", "1e400", "soon"])
+@pytest.mark.parametrize("key", sorted(NUMERIC_KEYS))
+def test_a_numeric_key_outside_its_range_is_refused_naming_the_key_and_the_range(
+    config: Config, key: str, value: str
+) -> None:
+    config[key] = value
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(config)
+    assert f"{key}: must be " in caught.value.reason
+    assert NUMERIC_KEYS[key] in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    "value", [float("inf"), float("nan"), -1, 0, 10**6, pytest.param(10**5000, id="huge int"), True]
+)
+@pytest.mark.parametrize("key", sorted(NUMERIC_KEYS))
+def test_a_typed_numeric_value_outside_its_range_is_refused_too(key: str, value: object) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings({"DESTINATION_REGIONS": "us-ashburn-1", "NOTIFICATION_TOPIC_ID": TOPIC, key: value})
+    assert f"{key}: must be " in caught.value.reason
+    assert NUMERIC_KEYS[key] in caught.value.reason
+
+
+def test_each_numeric_key_takes_the_ends_of_its_range(config: Config) -> None:
+    config.update(
+        SWEEP_LOOKBACK_HOURS="2160",
+        SWEEP_MAX_COPIES_IN_FLIGHT="100",
+        RETENTION_DAYS="3650",
+        RETENTION_KEEP="1000",
+        RPO_HOURS="8760",
+    )
+    settings = load_settings(config)
+    assert (settings.sweep_lookback_hours, settings.sweep_max_copies_in_flight) == (2160.0, 100)
+    assert (settings.retention_days, settings.retention_keep, settings.rpo_hours) == (3650.0, 1000, 8760.0)
+    config.update(
+        SWEEP_LOOKBACK_HOURS="0.5",
+        SWEEP_MAX_COPIES_IN_FLIGHT="1",
+        RETENTION_DAYS="1",
+        RETENTION_KEEP="1",
+        RPO_HOURS="0.25",
+    )
+    settings = load_settings(config)
+    assert (settings.sweep_lookback_hours, settings.sweep_max_copies_in_flight) == (0.5, 1)
+    assert (settings.retention_days, settings.retention_keep, settings.rpo_hours) == (1.0, 1, 0.25)
+
+
+def test_every_numeric_key_has_a_range() -> None:
+    numeric = {
+        name
+        for name, field in Settings.model_fields.items()
+        if {int, float} & set(typing.get_args(field.annotation) or (field.annotation,))
+    }
+    assert numeric == set(NUMBER_BOUNDS)
+    assert {name.upper() for name in numeric} == set(NUMERIC_KEYS)
