@@ -38,12 +38,14 @@ _LABELS = {
     BackupKind.VOLUME_GROUP: "volume group backup",
 }
 
+# COMMITTED is a volume group backup's state between CREATING and AVAILABLE (the SDK's
+# VolumeGroupBackup lifecycle states): the group backup is still being made.
 # A copy in one of these states exists or is on its way: a second one would be a duplicate.
-LIVE_COPY_STATES = frozenset({"REQUEST_RECEIVED", "CREATING", "AVAILABLE"})
+LIVE_COPY_STATES = frozenset({"REQUEST_RECEIVED", "CREATING", "COMMITTED", "AVAILABLE"})
 # A source in one of these may still become AVAILABLE: worth a redelivery, not a verdict.
-PENDING_SOURCE_STATES = frozenset({"REQUEST_RECEIVED", "CREATING"})
+PENDING_SOURCE_STATES = frozenset({"REQUEST_RECEIVED", "CREATING", "COMMITTED"})
 # A copy being made: OCI's copy limits count these.
-IN_FLIGHT_STATES = frozenset({"REQUEST_RECEIVED", "CREATING"})
+IN_FLIGHT_STATES = frozenset({"REQUEST_RECEIVED", "CREATING", "COMMITTED"})
 # The state this function reports for a destination waiting on OCI's copy limits (never OCI's own).
 QUEUED = "QUEUED"
 # Deleted, or on its way out.
@@ -72,6 +74,9 @@ class Backup:
     source_type: str | None = None
     volume_id: str | None = None
     time_created: datetime | None = None
+    # The volume group backup this boot volume or volume backup belongs to, if any: copying the
+    # group copies its members, so a member is never copied on its own.
+    volume_group_backup_id: str | None = None
 
     @property
     def is_copy(self) -> bool:

@@ -55,6 +55,15 @@ def copy_event(
                 "copies are not copied again"
             ),
         )
+    if source.volume_group_backup_id:
+        # Copying the group copies its members: a copy of the member on its own would be a second one.
+        return replace(
+            base,
+            reason=(
+                f"this {event.kind.label} belongs to volume group backup {source.volume_group_backup_id}; "
+                "copying the group copies it"
+            ),
+        )
     filtered = filter_reason(source, settings)
     if filtered:
         return replace(base, reason=filtered)

@@ -401,6 +401,8 @@ class OciGateway:
             source_type=getattr(data, "source_type", None),
             volume_id=getattr(data, _APIS[kind].volume_field, None),
             time_created=getattr(data, "time_created", None),
+            # Boot volume and volume backups only; the SDK's VolumeGroupBackup has no such field.
+            volume_group_backup_id=getattr(data, "volume_group_backup_id", None),
         )
 
 

@@ -18,7 +18,8 @@ from backup_copy.errors import Failed
 from backup_copy.outcome import Expiry, SourceFailure
 from backup_copy.ports import BackupStore
 
-# States a copy may be deleted in: finished, well or badly. One still being made is left alone.
+# States a copy may be deleted in: finished, well or badly. One still being made (REQUEST_RECEIVED,
+# CREATING, or a volume group copy COMMITTED) is left alone.
 _DELETABLE_STATES = frozenset({"AVAILABLE", "FAULTY"})
 
 

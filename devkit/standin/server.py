@@ -342,8 +342,13 @@ class StandIn:
         size_in_gbs: int = 50,
         time_created: datetime | None = None,
         backup_id: str | None = None,
+        volume_group_backup_id: str | None = None,
     ) -> str:
-        """Add a backup and return its OCID (new unless `backup_id` names one)."""
+        """Add a backup and return its OCID (new unless `backup_id` names one).
+
+        `volume_group_backup_id` makes a boot volume or volume backup a member of that (seeded)
+        volume group backup in the same region, which then lists it in its `volume_backup_ids`.
+        """
         backup_kind = BackupKind(kind)
         spec = SPECS[backup_kind]
         source = self.cloud.find_backup(source_backup_id) if source_backup_id else None
@@ -364,6 +369,7 @@ class StandIn:
             source_type=source_type,
             size_in_gbs=size_in_gbs,
             parent_id=parent_id or make_ocid(spec.parent_ocid_type, region),
+            volume_group_backup_id=volume_group_backup_id,
         )
         self.cloud.seed(backup)
         return backup.id
@@ -443,7 +449,7 @@ class StandIn:
         return self.cloud.messages(topic_id)
 
     def copies_in_flight(self, source_region: str | None = None) -> list[Backup]:
-        """Copies still REQUEST_RECEIVED or CREATING (from `source_region`, if given), oldest first."""
+        """Copies still being made (REQUEST_RECEIVED, CREATING, COMMITTED), from `source_region` if given."""
         return self.cloud.copies_in_flight(source_region)
 
     @property

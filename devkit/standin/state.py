@@ -21,7 +21,9 @@ CopyEnd = Literal["AVAILABLE", "FAULTY"]
 
 MAX_MESSAGE_BODY_BYTES = 64 * 1024
 _MAX_PAGE_SIZE = 1000
-_IN_PROGRESS = frozenset({"CREATING", "REQUEST_RECEIVED"})
+# COMMITTED: a volume group backup's state between CREATING and AVAILABLE (the SDK's VolumeGroupBackup
+# lifecycle states); a group copy in it is still being made.
+_IN_PROGRESS = frozenset({"CREATING", "REQUEST_RECEIVED", "COMMITTED"})
 _GONE = frozenset({"TERMINATING", "TERMINATED"})
 # OCI docs, "Copying a Boot Volume Backup Between Regions", Limitations: "up to ten concurrent
 # volume-backup copies per tenancy from a source region".
@@ -145,6 +147,12 @@ class Backup:
     source_region: str | None = None
     # Where the copy delay ends: OCI copies can also end FAULTY.
     finishes_as: CopyEnd = "AVAILABLE"
+    # When a volume group copy moves from CREATING to COMMITTED (None: it never does).
+    committed_at: datetime | None = None
+    # Volume group membership (SDK: volume_group_backup_id on a boot volume or volume backup,
+    # volume_backup_ids on the group): copying the group copies its members.
+    volume_group_backup_id: str | None = None
+    member_ids: tuple[str, ...] = ()
 
     def to_model(self) -> Any:
         """The SDK model object for this backup, as the service would return it."""
@@ -170,6 +178,7 @@ class Backup:
                 system_tags={},
                 kms_key_id=self.kms_key_id,
                 source_boot_volume_backup_id=self.source_backup_id,
+                volume_group_backup_id=self.volume_group_backup_id,
             )
         if self.kind is BackupKind.VOLUME:
             return oci.core.models.VolumeBackup(
@@ -177,9 +186,12 @@ class Backup:
                 system_tags={},
                 kms_key_id=self.kms_key_id,
                 source_volume_backup_id=self.source_backup_id,
+                volume_group_backup_id=self.volume_group_backup_id,
             )
         return oci.core.models.VolumeGroupBackup(
-            **common, volume_backup_ids=[], source_volume_group_backup_id=self.source_backup_id
+            **common,
+            volume_backup_ids=list(self.member_ids),
+            source_volume_group_backup_id=self.source_backup_id,
         )
 
 
@@ -289,9 +301,21 @@ class Cloud:
     # Test-facing set-up and inspection.
 
     def seed(self, backup: Backup) -> None:
-        """Store a backup as given."""
+        """Store a backup as given; a member of a volume group backup joins its group's members."""
         self._require_region(backup.region)
         with self._lock:
+            group_id = backup.volume_group_backup_id
+            if group_id is not None:
+                group = self._backups[backup.region].get(group_id)
+                if (
+                    group is None
+                    or group.kind is not BackupKind.VOLUME_GROUP
+                    or backup.kind is BackupKind.VOLUME_GROUP
+                ):
+                    raise ValueError(f"{group_id} is not a volume group backup in {backup.region}")
+                if backup.id not in group.member_ids:
+                    members = (*group.member_ids, backup.id)
+                    self._backups[backup.region][group_id] = replace(group, member_ids=members)
             self._backups[backup.region][backup.id] = backup
 
     def add_topic(self, region: str) -> str:
@@ -417,7 +441,7 @@ class Cloud:
                 raise KeyError(backup_id)
             if backup.lifecycle_state not in _IN_PROGRESS:
                 raise ValueError(f"backup {backup_id} is {backup.lifecycle_state}, not being made")
-            done = replace(backup, lifecycle_state=end, available_at=None)
+            done = replace(backup, lifecycle_state=end, available_at=None, committed_at=None)
             self._backups[backup.region][backup_id] = done
         return done
 
@@ -506,7 +530,12 @@ class Cloud:
             # being created cannot be deleted yet.
             if backup.lifecycle_state in _IN_PROGRESS:
                 raise ApiError(409, "IncorrectState", f"Backup {backup_id} is {backup.lifecycle_state}")
-            self._backups[region][backup_id] = replace(backup, lifecycle_state="TERMINATED")
+            # A volume group backup goes with its members (OCI: DeleteVolumeGroupBackup needs the
+            # members' *_DELETE permissions too).
+            for gone in (backup_id, *backup.member_ids):
+                member = self._backups[region].get(gone)
+                if member is not None:
+                    self._backups[region][gone] = replace(member, lifecycle_state="TERMINATED")
         return Reply(204)
 
     def copy(self, region: str, spec: KindSpec, backup_id: str, body: bytes) -> Reply:
@@ -551,6 +580,9 @@ class Cloud:
                 available_at=now + self.copy_delay,
                 source_region=region,
                 finishes_as=self._copy_outcome,
+                # A group copy is COMMITTED for the second half of its delay; when OCI commits a
+                # group backup is not documented, only that COMMITTED comes between the two.
+                committed_at=now + self.copy_delay / 2 if spec.kind is BackupKind.VOLUME_GROUP else None,
             )
             self._backups[destination][copy.id] = copy
         work_request = make_ocid("coreservicesworkrequest", region)
@@ -600,17 +632,21 @@ class Cloud:
             raise ValueError(f"region {region} is not served; served: {', '.join(self.regions)}")
 
     def _current(self, backup: Backup) -> Backup:
-        # Copies finish on read: no background work, and an injected clock decides.
-        if (
-            backup.lifecycle_state == "CREATING"
-            and backup.available_at is not None
-            and self.clock() >= backup.available_at
-        ):
-            done = replace(backup, lifecycle_state=backup.finishes_as, available_at=None)
+        # Copies move on when read: no background work, and an injected clock decides.
+        now = self.clock()
+        if backup.lifecycle_state in ("CREATING", "COMMITTED") and backup.available_at is not None:
+            if now >= backup.available_at:
+                moved = replace(
+                    backup, lifecycle_state=backup.finishes_as, available_at=None, committed_at=None
+                )
+            elif backup.committed_at is not None and now >= backup.committed_at:
+                moved = replace(backup, lifecycle_state="COMMITTED", committed_at=None)
+            else:
+                return backup
             with self._lock:
                 if self._backups[backup.region].get(backup.id) == backup:
-                    self._backups[backup.region][backup.id] = done
-            return done
+                    self._backups[backup.region][backup.id] = moved
+            return moved
         return backup
 
     def _source_region(self, copy: Backup) -> str | None:

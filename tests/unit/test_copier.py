@@ -205,6 +205,23 @@ def test_a_copy_is_never_copied_again(config: Config, store: FakeGateway) -> Non
     assert store.copy_requests == []
 
 
+@pytest.mark.parametrize("kind", [BackupKind.BOOT, BackupKind.VOLUME])
+def test_a_member_of_a_volume_group_backup_is_ignored_naming_the_group(
+    config: Config, store: FakeGateway, kind: BackupKind
+) -> None:
+    event = boot_event() if kind is BackupKind.BOOT else volume_event()
+    group = "ocid1.volumegroupbackup.oc1.phx.abyhqljrgroupofmembersxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+    member = store.backups[event.data.resource_id]
+    store.add_backup(replace(member, volume_group_backup_id=group))
+    outcome = copy_event(event, load_settings(config), store, deadline())
+    assert outcome.status is Status.IGNORED
+    assert outcome.reason == (
+        f"this {kind.label} belongs to volume group backup {group}; copying the group copies it"
+    )
+    assert store.copy_requests == []
+    assert store.calls == ["get us-phoenix-1"]
+
+
 def test_a_faulty_source_fails_without_a_copy_request(config: Config, store: FakeGateway) -> None:
     store.add_source(boot_event().data.resource_id, state="FAULTY")
     with pytest.raises(PermanentError, match="FAULTY"):
@@ -212,10 +229,25 @@ def test_a_faulty_source_fails_without_a_copy_request(config: Config, store: Fak
     assert store.copy_requests == []
 
 
-def test_a_source_still_being_created_is_a_transient_failure(config: Config, store: FakeGateway) -> None:
-    store.add_source(boot_event().data.resource_id, state="CREATING")
-    with pytest.raises(TransientError, match="not yet AVAILABLE"):
+@pytest.mark.parametrize("state", ["REQUEST_RECEIVED", "CREATING", "COMMITTED"])
+def test_a_source_still_being_created_is_a_transient_failure(
+    config: Config, store: FakeGateway, state: str
+) -> None:
+    # COMMITTED: a volume group backup between CREATING and AVAILABLE.
+    store.add_source(boot_event().data.resource_id, state=state)
+    with pytest.raises(TransientError, match=f"the backup is {state}, not yet AVAILABLE"):
         copy_event(boot_event(), load_settings(config), store, deadline())
+    assert store.copy_requests == []
+
+
+def test_a_committed_volume_group_copy_counts_as_a_copy(config: Config, store: FakeGateway) -> None:
+    config["DESTINATION_REGIONS"] = "us-ashburn-1"
+    source = volume_event().data.resource_id
+    store.copies[f"{source}|us-ashburn-1"] = [BackupCopy("us-ashburn-1", "ocid1.committed", "COMMITTED")]
+    outcome = copy_event(volume_event(), load_settings(config), store, deadline())
+    assert outcome.status is Status.ALREADY_COPIED
+    assert [(c.id, c.state) for c in outcome.copies] == [("ocid1.committed", "COMMITTED")]
+    assert store.copy_requests == []
 
 
 def test_the_source_region_as_destination_is_refused(config: Config, store: FakeGateway) -> None:

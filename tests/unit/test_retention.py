@@ -199,7 +199,7 @@ def test_an_old_faulty_copy_is_chosen(age: float, expected: set[str]) -> None:
     assert chosen(found) == expected
 
 
-@pytest.mark.parametrize("state", ["CREATING", "REQUEST_RECEIVED"])
+@pytest.mark.parametrize("state", ["CREATING", "REQUEST_RECEIVED", "COMMITTED"])
 def test_a_copy_still_being_made_is_never_chosen(state: str) -> None:
     found = copies([("avail1", 1, "AVAILABLE"), ("making40", 40, state), ("avail50", 50, "AVAILABLE")])
     assert chosen(found) == {"avail50"}
