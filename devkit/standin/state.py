@@ -153,6 +153,11 @@ class Backup:
     # volume_backup_ids on the group): copying the group copies its members.
     volume_group_backup_id: str | None = None
     member_ids: tuple[str, ...] = ()
+    # A boot volume backup of a Marketplace image: OCI refuses to copy it across regions.
+    marketplace_image: bool = False
+    # The SDK models' deletion locks (None: not set, as OCI leaves them); either refuses a delete.
+    is_retention_lock_enabled: bool | None = None
+    is_prevent_deletion_enabled: bool | None = None
 
     def to_model(self) -> Any:
         """The SDK model object for this backup, as the service would return it."""
@@ -170,6 +175,8 @@ class Backup:
             "type": self.type,
             "size_in_gbs": self.size_in_gbs,
             "unique_size_in_gbs": self.size_in_gbs,
+            "is_retention_lock_enabled": self.is_retention_lock_enabled,
+            "is_prevent_deletion_enabled": self.is_prevent_deletion_enabled,
             spec.parent_field: self.parent_id,
         }
         if self.kind is BackupKind.BOOT:
@@ -244,9 +251,34 @@ class CopyLimitRefusal:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """How the stand-in answers a request OCI refuses with an undocumented status and code."""
+
+    status: int
+    code: str
+    message: str
+
+
+# Unconfirmed, so configurable: OCI documents that it refuses these, not how.
+# "Copying a Boot Volume Backup Between Regions", Limitations: only boot volumes of platform images
+# (or custom images built from them) can be copied; Marketplace-image boot volumes are refused.
+MARKETPLACE_REFUSAL = Refusal(
+    400,
+    "InvalidParameter",
+    "Boot volume backups created from Marketplace images (listings) cannot be copied to another region",
+)
+# The SDK's backup models: is_retention_lock_enabled / is_prevent_deletion_enabled prevent deletion.
+DELETION_LOCK_REFUSAL = Refusal(
+    409, "Conflict", "The backup has a retention lock or prevent deletion enabled and cannot be deleted"
+)
+
+
+@dataclass(frozen=True)
 class _RememberedCall:
     fingerprint: tuple[str, bytes]
     reply: Reply
+    # The backup the call created, if any: once it is deleted, the token is invalidated.
+    created_id: str | None = None
 
 
 def _page_token(offset: int) -> str:
@@ -281,6 +313,7 @@ class Cloud:
         one_copy_per_volume: bool = True,
         every_kind_one_at_a_time: bool = False,
         max_copies_in_flight: int | None = DEFAULT_MAX_COPIES_IN_FLIGHT,
+        copy_tags_of_every_kind: bool = False,
     ) -> None:
         self.regions = tuple(regions)
         self.copy_delay = timedelta(seconds=copy_delay_seconds)
@@ -289,6 +322,9 @@ class Cloud:
         self._every_kind_one_at_a_time = every_kind_one_at_a_time
         self._max_copies_in_flight = _checked_cap(max_copies_in_flight)
         self._refusal = CopyLimitRefusal()
+        self._marketplace_refusal = MARKETPLACE_REFUSAL
+        self._deletion_lock_refusal = DELETION_LOCK_REFUSAL
+        self._copy_tags_of_every_kind = copy_tags_of_every_kind
         self._copy_outcome: CopyEnd = "AVAILABLE"
         self._lock = threading.RLock()
         self._backups: dict[str, dict[str, Backup]] = {region: {} for region in regions}
@@ -410,6 +446,21 @@ class Cloud:
         with self._lock:
             self._refusal = refusal
 
+    def set_marketplace_refusal(self, refusal: Refusal) -> None:
+        """Answer a copy of a Marketplace image's boot volume backup with this refusal."""
+        with self._lock:
+            self._marketplace_refusal = refusal
+
+    def set_deletion_lock_refusal(self, refusal: Refusal) -> None:
+        """Answer a delete of a backup with a retention lock or prevent-deletion with this refusal."""
+        with self._lock:
+            self._deletion_lock_refusal = refusal
+
+    def set_tag_copying(self, every_kind: bool) -> None:
+        """Whether boot volume and volume group copies carry their source's tags (volume copies do)."""
+        with self._lock:
+            self._copy_tags_of_every_kind = every_kind
+
     def set_copy_outcome(self, state: CopyEnd) -> None:
         """The state copies made from now on reach when their delay has passed."""
         with self._lock:
@@ -463,13 +514,16 @@ class Cloud:
         if not compartment_id:
             raise ApiError(400, "MissingParameter", "compartmentId is required")
         filters: dict[str, Callable[[Backup], str | None]] = {
-            "lifecycleState": lambda b: b.lifecycle_state,
+            "lifecycleState": lambda b: b.lifecycle_state.upper(),
             "displayName": lambda b: b.display_name,
             spec.parent_filter: lambda b: b.parent_id,
         }
         if spec.source_filter:
             filters[spec.source_filter] = lambda b: b.source_backup_id
         wanted = {name: value for name in filters if (value := _first(query, name)) is not None}
+        # The SDK's list_*_backups docs: "The state value is case-insensitive."
+        if "lifecycleState" in wanted:
+            wanted["lifecycleState"] = wanted["lifecycleState"].upper()
         found = [
             b
             for b in self.backups(region, spec.kind)
@@ -485,7 +539,8 @@ class Cloud:
         if sort_by == "TIMECREATED":
             found.sort(key=lambda b: b.time_created, reverse=order == "DESC")
         else:
-            found.sort(key=lambda b: b.display_name.lower(), reverse=order == "DESC")
+            # The same docs: "The DISPLAYNAME sort order is case sensitive."
+            found.sort(key=lambda b: b.display_name, reverse=order == "DESC")
 
         limit_text = _first(query, "limit")
         try:
@@ -530,6 +585,10 @@ class Cloud:
             # being created cannot be deleted yet.
             if backup.lifecycle_state in _IN_PROGRESS:
                 raise ApiError(409, "IncorrectState", f"Backup {backup_id} is {backup.lifecycle_state}")
+            # Simplified: a lock refuses every delete, whatever its retention period says.
+            if backup.is_retention_lock_enabled or backup.is_prevent_deletion_enabled:
+                refusal = self._deletion_lock_refusal
+                raise ApiError(refusal.status, refusal.code, f"{refusal.message}: {backup_id}")
             # A volume group backup goes with its members (OCI: DeleteVolumeGroupBackup needs the
             # members' *_DELETE permissions too).
             for gone in (backup_id, *backup.member_ids):
@@ -556,11 +615,18 @@ class Cloud:
                     "IncorrectState",
                     f"Backup {backup_id} is {source.lifecycle_state}; only AVAILABLE backups copy",
                 )
+            if source.marketplace_image:
+                refusal = self._marketplace_refusal
+                raise ApiError(refusal.status, refusal.code, f"{refusal.message}: {backup_id}")
             # Checked here, under the lock that also stores the copy, so concurrent requests cannot
             # both slip under a limit; a retry-token replay never gets here (StandIn.answer).
             self._check_copy_limits(region, source)
             now = self.clock()
             name = details.display_name
+            # OCI documents that a volume backup's tags are copied with it ("Copying a Volume Backup
+            # Between Regions"); for boot volume and volume group backups it is unconfirmed, so
+            # copy_tags_of_every_kind decides, and by default they arrive untagged.
+            tagged = spec.kind is BackupKind.VOLUME or self._copy_tags_of_every_kind
             copy = Backup(
                 kind=spec.kind,
                 region=destination,
@@ -571,8 +637,8 @@ class Cloud:
                 time_created=now,
                 source_backup_id=source.id,
                 kms_key_id=details.kms_key_id,
-                # Deliberately no tags: whether OCI carries them over is unconfirmed, so the
-                # function must set them itself.
+                freeform_tags=dict(source.freeform_tags) if tagged else {},
+                defined_tags={ns: dict(v) for ns, v in source.defined_tags.items()} if tagged else {},
                 source_type=source.source_type,
                 type=source.type,
                 size_in_gbs=source.size_in_gbs,
@@ -618,12 +684,34 @@ class Cloud:
         if call.fingerprint != fingerprint:
             # Assumption: OCI refuses a token reused for a different request with 409.
             raise ApiError(409, "InvalidatedRetryToken", "The retry token was used for a different request")
+        if call.created_id is not None:
+            created = self.find_backup(call.created_id)
+            if created is None or created.lifecycle_state in _GONE:
+                # OCI's error table: 409 InvalidatedRetryToken when the entity the token created has
+                # since been deleted.
+                raise ApiError(
+                    409,
+                    "InvalidatedRetryToken",
+                    f"The resource {call.created_id} created with this retry token has since been deleted",
+                )
         return call.reply
 
-    def remember(self, key: tuple[str, str, str], fingerprint: tuple[str, bytes], reply: Reply) -> None:
-        """Keep a successful reply for its retry token."""
+    def remember(
+        self,
+        key: tuple[str, str, str],
+        fingerprint: tuple[str, bytes],
+        reply: Reply,
+        created_id: str | None = None,
+    ) -> None:
+        """Keep a successful reply for its retry token, with the id of what it created."""
         with self._lock:
-            self._retry_tokens[key] = _RememberedCall(fingerprint, reply)
+            self._retry_tokens[key] = _RememberedCall(fingerprint, reply, created_id)
+
+    def forget_backup(self, backup_id: str) -> None:
+        """Drop a backup from every listing and lookup, as OCI does with a deleted one after a while."""
+        with self._lock:
+            for stored in self._backups.values():
+                stored.pop(backup_id, None)
 
     # Internals.
 
