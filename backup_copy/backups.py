@@ -55,6 +55,7 @@ GONE_STATES = frozenset({"TERMINATING", "TERMINATED"})
 MARKER_TAG = "backup-copy-source"
 # And the volume (or volume group) the source was taken of: retention keeps copies per volume.
 VOLUME_TAG = "backup-copy-volume"
+MARKER_KEYS = frozenset({MARKER_TAG, VOLUME_TAG})
 MAX_RETRY_TOKEN = 64
 
 
@@ -84,8 +85,14 @@ class Backup:
         return self.source_backup_id is not None
 
     def copy_tags(self) -> tuple[dict[str, str], dict[str, dict[str, object]]]:
-        """The tags every copy of this backup carries: the source's own, plus the markers."""
-        freeform = {**self.freeform_tags, MARKER_TAG: self.id}
+        """The tags every copy of this backup carries: the source's own, plus the markers.
+
+        The markers are this function's alone: whatever the source's own tags say under their keys
+        (copied over by hand, or by OCI with the backup) is replaced, and a volume marker the source
+        carries is dropped when OCI names no volume, so retention never groups a copy by a stranger's.
+        """
+        freeform = {k: v for k, v in self.freeform_tags.items() if k not in MARKER_KEYS}
+        freeform[MARKER_TAG] = self.id
         if self.volume_id:
             freeform[VOLUME_TAG] = self.volume_id
         return freeform, {namespace: dict(values) for namespace, values in self.defined_tags.items()}
@@ -123,17 +130,21 @@ class RegionFailure:
     error_class: str
 
 
-def retry_token(source_id: str, region: str, failed_copies: Sequence[str] = ()) -> str:
+def retry_token(
+    source_id: str, region: str, failed_copies: Sequence[str] = (), *, invalidated: str | None = None
+) -> str:
     """The copy's opc-retry-token: the same source and destination always give the same token.
 
     Derived from what is copied where, never from the event id, so a redelivered event (a new
     delivery, the same backup) replays the first request instead of making a second copy.
-    `failed_copies` are the ids of earlier copies in the destination that failed: after a FAULTY
-    copy a new request must not be answered with the old one, and ids (not a count) keep that true
-    when OCI stops listing an old failure.
+    `failed_copies` are the ids of earlier copies in the destination that failed or were deleted:
+    after a FAULTY or deleted copy a new request must not be answered with the old one, and ids (not
+    a count) keep that true when OCI stops listing an old failure. `invalidated` is a token OCI
+    refused as invalidated (what it made was deleted, and no longer listed): the token after it.
     """
     failed = ",".join(sorted(failed_copies))
-    digest = hashlib.sha256(f"{source_id}|{region}|{failed}".encode()).hexdigest()
+    after = f"|after:{invalidated}" if invalidated else ""
+    digest = hashlib.sha256(f"{source_id}|{region}|{failed}{after}".encode()).hexdigest()
     return f"backup-copy-{digest}"[:MAX_RETRY_TOKEN]
 
 

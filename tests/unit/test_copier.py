@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from backup_copy.backups import MARKER_TAG, BackupCopy, BackupKind, retry_token
+from backup_copy.backups import MARKER_TAG, VOLUME_TAG, BackupCopy, BackupKind, retry_token
 from backup_copy.copying import copy_event
 from backup_copy.deadline import Deadline
 from backup_copy.errors import ConfigurationError, PermanentError, TransientError
@@ -286,6 +286,20 @@ def test_each_copy_gets_the_source_tags_and_the_marker(config: Config, store: Fa
     for _, freeform, defined in store.tagged:
         assert freeform == {"app": "web", MARKER_TAG: source}
         assert defined == {"Operations": {"CostCenter": "42"}}
+
+
+@pytest.mark.parametrize("volume", ["ocid1.volume.oc1.phx.thesource", None])
+def test_the_markers_on_a_copy_are_always_the_sources_own(store: FakeGateway, volume: str | None) -> None:
+    # The source's own tags may carry marker keys (set by hand, or copied by OCI from elsewhere):
+    # they must never name another source, or another volume, on this source's copies.
+    source = replace(
+        store.backups[volume_event().data.resource_id],
+        volume_id=volume,
+        freeform_tags={"app": "web", MARKER_TAG: "ocid1.other", VOLUME_TAG: "ocid1.volume.oc1.phx.other"},
+    )
+    freeform, _ = source.copy_tags()
+    expected = {"app": "web", MARKER_TAG: source.id} | ({VOLUME_TAG: volume} if volume else {})
+    assert freeform == expected
 
 
 def test_a_redelivery_tags_a_copy_whose_tags_were_not_set(config: Config, store: FakeGateway) -> None:
