@@ -38,12 +38,14 @@ _LABELS = {
     BackupKind.VOLUME_GROUP: "volume group backup",
 }
 
+# COMMITTED is a volume group backup's state between CREATING and AVAILABLE (the SDK's
+# VolumeGroupBackup lifecycle states): the group backup is still being made.
 # A copy in one of these states exists or is on its way: a second one would be a duplicate.
-LIVE_COPY_STATES = frozenset({"REQUEST_RECEIVED", "CREATING", "AVAILABLE"})
+LIVE_COPY_STATES = frozenset({"REQUEST_RECEIVED", "CREATING", "COMMITTED", "AVAILABLE"})
 # A source in one of these may still become AVAILABLE: worth a redelivery, not a verdict.
-PENDING_SOURCE_STATES = frozenset({"REQUEST_RECEIVED", "CREATING"})
+PENDING_SOURCE_STATES = frozenset({"REQUEST_RECEIVED", "CREATING", "COMMITTED"})
 # A copy being made: OCI's copy limits count these.
-IN_FLIGHT_STATES = frozenset({"REQUEST_RECEIVED", "CREATING"})
+IN_FLIGHT_STATES = frozenset({"REQUEST_RECEIVED", "CREATING", "COMMITTED"})
 # The state this function reports for a destination waiting on OCI's copy limits (never OCI's own).
 QUEUED = "QUEUED"
 # Deleted, or on its way out.
@@ -53,6 +55,7 @@ GONE_STATES = frozenset({"TERMINATING", "TERMINATED"})
 MARKER_TAG = "backup-copy-source"
 # And the volume (or volume group) the source was taken of: retention keeps copies per volume.
 VOLUME_TAG = "backup-copy-volume"
+MARKER_KEYS = frozenset({MARKER_TAG, VOLUME_TAG})
 MAX_RETRY_TOKEN = 64
 
 
@@ -72,6 +75,9 @@ class Backup:
     source_type: str | None = None
     volume_id: str | None = None
     time_created: datetime | None = None
+    # The volume group backup this boot volume or volume backup belongs to, if any: copying the
+    # group copies its members, so a member is never copied on its own.
+    volume_group_backup_id: str | None = None
 
     @property
     def is_copy(self) -> bool:
@@ -79,8 +85,14 @@ class Backup:
         return self.source_backup_id is not None
 
     def copy_tags(self) -> tuple[dict[str, str], dict[str, dict[str, object]]]:
-        """The tags every copy of this backup carries: the source's own, plus the markers."""
-        freeform = {**self.freeform_tags, MARKER_TAG: self.id}
+        """The tags every copy of this backup carries: the source's own, plus the markers.
+
+        The markers are this function's alone: whatever the source's own tags say under their keys
+        (copied over by hand, or by OCI with the backup) is replaced, and a volume marker the source
+        carries is dropped when OCI names no volume, so retention never groups a copy by a stranger's.
+        """
+        freeform = {k: v for k, v in self.freeform_tags.items() if k not in MARKER_KEYS}
+        freeform[MARKER_TAG] = self.id
         if self.volume_id:
             freeform[VOLUME_TAG] = self.volume_id
         return freeform, {namespace: dict(values) for namespace, values in self.defined_tags.items()}
@@ -118,17 +130,21 @@ class RegionFailure:
     error_class: str
 
 
-def retry_token(source_id: str, region: str, failed_copies: Sequence[str] = ()) -> str:
+def retry_token(
+    source_id: str, region: str, failed_copies: Sequence[str] = (), *, invalidated: str | None = None
+) -> str:
     """The copy's opc-retry-token: the same source and destination always give the same token.
 
     Derived from what is copied where, never from the event id, so a redelivered event (a new
     delivery, the same backup) replays the first request instead of making a second copy.
-    `failed_copies` are the ids of earlier copies in the destination that failed: after a FAULTY
-    copy a new request must not be answered with the old one, and ids (not a count) keep that true
-    when OCI stops listing an old failure.
+    `failed_copies` are the ids of earlier copies in the destination that failed or were deleted:
+    after a FAULTY or deleted copy a new request must not be answered with the old one, and ids (not
+    a count) keep that true when OCI stops listing an old failure. `invalidated` is a token OCI
+    refused as invalidated (what it made was deleted, and no longer listed): the token after it.
     """
     failed = ",".join(sorted(failed_copies))
-    digest = hashlib.sha256(f"{source_id}|{region}|{failed}".encode()).hexdigest()
+    after = f"|after:{invalidated}" if invalidated else ""
+    digest = hashlib.sha256(f"{source_id}|{region}|{failed}{after}".encode()).hexdigest()
     return f"backup-copy-{digest}"[:MAX_RETRY_TOKEN]
 
 

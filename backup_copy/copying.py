@@ -5,6 +5,7 @@ Pure decisions over the BackupStore port: no SDK, no environment. The sweep reus
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 
 from backup_copy.backups import (
@@ -20,11 +21,22 @@ from backup_copy.backups import (
     retry_token,
 )
 from backup_copy.deadline import Deadline
-from backup_copy.errors import ConfigurationError, CopyLimited, Failed, PermanentError, TransientError
+from backup_copy.errors import (
+    ConfigurationError,
+    CopyLimited,
+    Failed,
+    PermanentError,
+    RetryTokenInvalidated,
+    TransientError,
+)
 from backup_copy.events import BackupCreatedEvent
 from backup_copy.outcome import CopyOutcome, Status
 from backup_copy.ports import BackupStore
 from backup_copy.settings import Settings
+
+log = logging.getLogger(__name__)
+# How many invalidated retry tokens in a row a copy request follows before it fails.
+MAX_INVALIDATED_TOKENS = 3
 
 
 def copy_event(
@@ -53,6 +65,15 @@ def copy_event(
             reason=(
                 f"this {event.kind.label} is itself a copy of {source.source_backup_id}; "
                 "copies are not copied again"
+            ),
+        )
+    if source.volume_group_backup_id:
+        # Copying the group copies its members: a copy of the member on its own would be a second one.
+        return replace(
+            base,
+            reason=(
+                f"this {event.kind.label} belongs to volume group backup {source.volume_group_backup_id}; "
+                "copying the group copies it"
             ),
         )
     filtered = filter_reason(source, settings)
@@ -237,10 +258,24 @@ def _copy_to(
         return BackupCopy(region=region, id=None, state="PLANNED"), False
     if hold:
         return queued(region), False
+    failed = [copy.id for copy in found if copy.id]
     request = CopyRequest(
         destination_region=region,
         display_name=_copy_name(source, region, settings),
         kms_key_id=settings.destination_kms_key_ids.get(region),
-        retry_token=retry_token(source.id, region, [copy.id for copy in found if copy.id]),
+        retry_token=retry_token(source.id, region, failed),
     )
+    for _ in range(MAX_INVALIDATED_TOKENS):
+        try:
+            return store.request_copy(source, request, deadline), True
+        except RetryTokenInvalidated:
+            # The copy this token made was deleted, and the listing no longer shows it (or its id
+            # would be in the token): the backup still lacks a copy, so ask again under the next
+            # token. Derived, not random, so concurrent deliveries still converge on one copy.
+            log.warning(
+                "the copy made under this retry token was deleted; asking again under a new token",
+                extra={"fields": {"source": source.id, "region": region}},
+            )
+            fresh = retry_token(source.id, region, failed, invalidated=request.retry_token)
+            request = replace(request, retry_token=fresh)
     return store.request_copy(source, request, deadline), True

@@ -8,6 +8,8 @@
     └── Failed              -> status "failed", HTTP 502: a valid event that was not copied
         ├── ConfigurationError  the function's config is missing or invalid
         ├── PermanentError      OCI refused in a way a retry cannot mend (404, 400, 401, a FAULTY source)
+        │   └── RetryTokenInvalidated  what the copy's retry token made was deleted: the copy
+        │                              use case asks again under a fresh token
         └── TransientError      OCI kept failing in a way that could mend itself, and time ran out
 
 Every error carries the context an operator needs (the backup, the region, the OCI error code) as
@@ -98,6 +100,10 @@ class PermanentError(OciError):
     """OCI refused in a way that retrying cannot mend; the reason says what to fix."""
 
     error_class = "permanent"
+
+
+class RetryTokenInvalidated(PermanentError):
+    """OCI's 409 InvalidatedRetryToken: the resource the retry token created has since been deleted."""
 
 
 class TransientError(OciError):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Annotated, Literal, TypeVar
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -17,6 +18,9 @@ from pydantic import (
     PrivateAttr,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -42,6 +46,34 @@ def _compartment_ocid(value: str) -> str:
 
 CompartmentId = Annotated[str, AfterValidator(_compartment_ocid)]
 DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+# Where the fields that were in an unexpected shape are collected while one body is validated.
+_ODD_SHAPES = "odd_shapes"
+MAX_ODD_SHAPES = 10
+
+
+def tolerated(where: str, *, empty: Callable[[], Any] = lambda: None, blank: bool = False) -> WrapValidator:
+    """Accept a field the function never acts on whatever its shape: an odd one becomes `empty()`.
+
+    Strict on what drives a call, tolerant on the rest: OCI's own examples carry null tags, and a
+    backup must not go uncopied over a field nobody reads (the copy's name, compartment and tags
+    come from the backup as read from OCI). Null, absent and (with `blank`) "" are ordinary and
+    pass quietly; any other shape is noted under `where` for a warning, never a rejection.
+    """
+
+    def check(value: object, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        if value is None or (blank and value == ""):
+            return empty()
+        try:
+            return handler(value)
+        except ValidationError as exc:
+            noted = info.context.get(_ODD_SHAPES) if isinstance(info.context, dict) else None
+            if isinstance(noted, list):
+                noted.extend(_error_parts(exc, prefix=where, limit=MAX_ODD_SHAPES))
+            return empty()
+
+    return WrapValidator(check)
+
+
 # Event ids are UUIDs in practice; anything printable and short is accepted, since they only label.
 _EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 EventId = Annotated[str, StringConstraints(pattern=rf"^{_EVENT_ID.pattern}$")]
@@ -56,7 +88,7 @@ class WireModel(BaseModel):
 
 
 class AdditionalDetails(WireModel):
-    """The event's `additionalDetails`: what the backup was taken of, and how."""
+    """The event's `additionalDetails`: what the backup was taken of, and how (never acted on)."""
 
     volume_id: str | None = None
     source_type: str | None = None
@@ -66,23 +98,28 @@ class AdditionalDetails(WireModel):
 
 
 class BackupData(WireModel):
-    """The event's `data`: the backup that was created."""
+    """The event's `data`: the backup that was created; only `resourceId` drives a call."""
 
-    compartment_id: CompartmentId
-    compartment_name: str | None = None
-    resource_name: DisplayName | None = None
     resource_id: str
-    availability_domain: str | None = None
+    # A label: it names the backup in a failure notice when OCI cannot be asked for its name.
+    resource_name: Annotated[DisplayName | None, tolerated("data.resourceName", blank=True)] = None
+    compartment_id: Annotated[CompartmentId | None, tolerated("data.compartmentId")] = None
+    compartment_name: Annotated[str | None, tolerated("data.compartmentName")] = None
+    availability_domain: Annotated[str | None, tolerated("data.availabilityDomain")] = None
     # The docs spell it freeFormTags, the API freeformTags: both are accepted.
-    freeform_tags: dict[str, str] = Field(
+    freeform_tags: Annotated[dict[str, str], tolerated("data.freeformTags", empty=dict)] = Field(
         default_factory=dict, validation_alias=AliasChoices("freeformTags", "freeFormTags")
     )
-    defined_tags: dict[str, dict[str, JsonValue]] = Field(default_factory=dict)
-    additional_details: AdditionalDetails = Field(default_factory=AdditionalDetails)
+    defined_tags: Annotated[dict[str, dict[str, JsonValue]], tolerated("data.definedTags", empty=dict)] = (
+        Field(default_factory=dict)
+    )
+    additional_details: Annotated[
+        AdditionalDetails, tolerated("data.additionalDetails", empty=AdditionalDetails)
+    ] = Field(default_factory=AdditionalDetails)
 
 
 class Extensions(WireModel):
-    """The envelope's `extensions`."""
+    """The envelope's `extensions` (never acted on)."""
 
     compartment_id: str | None = None
 
@@ -108,23 +145,29 @@ class SweepRequest(WireModel):
 
 
 class BackupCreatedEvent(WireModel):
-    """A "backup completed" event: the OCI Events envelope around a new backup."""
+    """A "backup completed" event: the OCI Events envelope around a new backup.
+
+    Strict on what drives a call or labels the invocation (`eventType`, `eventID`,
+    `data.resourceId`); every other field is tolerated in any shape (see `tolerated`).
+    """
 
     event_type: str
-    cloud_events_version: str
-    event_type_version: str
-    source: str
-    event_time: AwareDatetime
-    content_type: str | None = None
     event_id: EventId = Field(alias="eventID")
-    extensions: Extensions | None = None
     data: BackupData
-    # Derived once, while validating: what the event is about.
+    cloud_events_version: Annotated[str | None, tolerated("cloudEventsVersion")] = None
+    event_type_version: Annotated[str | None, tolerated("eventTypeVersion")] = None
+    source: Annotated[str | None, tolerated("source")] = None
+    # Lax: inside a wrap validator the value is a Python str, which a strict datetime refuses.
+    event_time: Annotated[AwareDatetime | None, Field(strict=False), tolerated("eventTime")] = None
+    content_type: Annotated[str | None, tolerated("contentType")] = None
+    extensions: Annotated[Extensions | None, tolerated("extensions")] = None
+    # Derived once, while validating: what the event is about, and what was in an odd shape.
     _kind: BackupKind = PrivateAttr()
     _backup: Ocid = PrivateAttr()
+    _odd_shapes: tuple[str, ...] = PrivateAttr(default=())
 
     @model_validator(mode="after")
-    def _resource_matches_event_type(self) -> BackupCreatedEvent:
+    def _resource_matches_event_type(self, info: ValidationInfo) -> BackupCreatedEvent:
         kind = BACKUP_CREATED_EVENTS.get(self.event_type.lower())
         if kind is None:
             raise ValueError(f"eventType {self.event_type!r} is not a backup-created event")
@@ -133,7 +176,15 @@ class BackupCreatedEvent(WireModel):
         except ValueError as exc:
             raise ValueError(f"data.resourceId: {exc}") from None
         self._kind = kind
+        noted = info.context.get(_ODD_SHAPES) if isinstance(info.context, dict) else None
+        if noted:
+            self._odd_shapes = tuple(noted[:MAX_ODD_SHAPES])
         return self
+
+    @property
+    def odd_shapes(self) -> tuple[str, ...]:
+        """The tolerated fields that were in an unexpected shape, each with what was odd (bounded)."""
+        return self._odd_shapes
 
     @property
     def kind(self) -> BackupKind:
@@ -169,7 +220,7 @@ def read_event(body: bytes) -> EventHeader | BackupCreatedEvent | SweepRequest:
 
 def _validate(model: type[_Model], body: bytes) -> _Model:
     try:
-        return model.model_validate_json(body)
+        return model.model_validate_json(body, context={_ODD_SHAPES: []})
     except ValidationError as exc:
         raise InvalidEvent(describe_validation_error(exc)) from None
 
@@ -180,20 +231,27 @@ def describe_validation_error(exc: ValidationError, *, limit: int = 3) -> str:
     Locations can hold the body's own keys (tag names), so each part is cut and made printable,
     and the whole reason is bounded: it goes into the answer, a log line and a notice.
     """
+    return printable("invalid event: " + "; ".join(_error_parts(exc, limit=limit)), MAX_REASON)
+
+
+def _error_parts(exc: ValidationError, *, limit: int, prefix: str = "") -> list[str]:
+    """Each error as "wire.path: message", bounded and printable, at most `limit` of them."""
     parts = []
     for error in exc.errors(include_url=False, include_input=False)[:limit]:
-        where = ".".join(printable(str(part), MAX_LOCATION_PART) for part in error["loc"])
+        location = [printable(str(part), MAX_LOCATION_PART) for part in error["loc"]]
+        where = ".".join([prefix, *location] if prefix else location)
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "json_invalid":
             message = f"the body is not valid JSON ({error['ctx'].get('error', 'parse error')})"
-        parts.append(f"{where}: {message}" if where else message)
+        parts.append(printable(f"{where}: {message}" if where else message, MAX_PART))
     more = exc.error_count() - limit
     if more > 0:
         parts.append(f"and {more} more")
-    return printable("invalid event: " + "; ".join(parts), MAX_REASON)
+    return parts
 
 
 MAX_LOCATION_PART = 40
+MAX_PART = 200
 MAX_REASON = 500
 # What may not reach a title, a reason or a log line from input: controls (Cc, C0 and C1), format
 # characters (Cf: the bidi marks, embeddings, overrides and isolates U+200E, U+200F, U+202A-U+202E,

@@ -66,6 +66,12 @@ def _decide(body: bytes, deadline: Deadline, runtimes: Runtimes) -> Outcome:
             return run_sweep(current.settings, current.gateway, deadline, datetime.now(UTC))
         except Exception as exc:
             return SweepOutcome.from_error(_as_failure(exc))
+    if request.odd_shapes:
+        # Fields the function never acts on: worth a look (OCI may have changed a shape), not a refusal.
+        log.warning(
+            "event fields in an unexpected shape were ignored",
+            extra={"fields": {"eventId": request.event_id, "oddFields": list(request.odd_shapes)}},
+        )
     try:
         current = runtimes.runtime()
         return copy_event(request, current.settings, current.gateway, deadline)

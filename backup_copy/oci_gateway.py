@@ -35,7 +35,15 @@ from oci.ons.models import MessageDetails
 
 from backup_copy.backups import MARKER_TAG, Backup, BackupCopy, BackupKind, CopyRequest
 from backup_copy.deadline import Deadline
-from backup_copy.errors import ConfigurationError, CopyLimited, Failed, PermanentError, TransientError
+from backup_copy.errors import (
+    ConfigurationError,
+    CopyLimited,
+    Failed,
+    OciError,
+    PermanentError,
+    RetryTokenInvalidated,
+    TransientError,
+)
 from backup_copy.events import printable
 from backup_copy.ocids import parse_ocid
 
@@ -117,6 +125,10 @@ class RetryPolicy:
     reserve: float = 4.0
     connect_timeout: float = 5.0
     read_timeout: float = 25.0
+    # 404s on a tag write retried like transient failures: a copy OCI has just accepted may not be
+    # visible in its region yet (eventual consistency). Bounded, since OCI also answers 404 for a
+    # missing grant, which no retry mends.
+    tag_not_found_retries: int = 3
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
     jitter: Callable[[], float] = field(default=random.random, compare=False)
 
@@ -235,8 +247,12 @@ class OciGateway:
     def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline) -> None:
         """Set the source's tags and the marker on the copy, in the copy's region.
 
-        The copy API has no tag field, and whether OCI carries tags over is unconfirmed, so they
-        are always written here; an update replaces the copy's tag sets with these.
+        The copy API has no tag field. OCI documents that a volume backup's tags are copied with it;
+        for boot volume and volume group backups it is unconfirmed. So they are always written
+        here, and an update replaces the copy's tag sets with these (copy_tags sets the markers
+        over whatever marker keys the source's own tags carried). A 404 right after the copy is
+        retried a few times (the new copy may not be visible yet); a copy still CREATING answers
+        409 IncorrectState, retried like any other.
         """
         api = _APIS[source.kind]
         client = self._client("iaas", copy.region)
@@ -250,6 +266,7 @@ class OciGateway:
             copy.id,
             api.update_details(freeform_tags=freeform, defined_tags=defined),
             kind=source.kind,
+            not_found_retries=self._retry.tag_not_found_retries,
         )
 
     def list_backups(
@@ -337,16 +354,19 @@ class OciGateway:
         kind: BackupKind | None = None,
         destination: str | None = None,
         reserve: float | None = None,
+        not_found_retries: int = 0,
         **kwargs: Any,
     ) -> Any:
         """Call `client.<sdk_method>`, retrying transient failures while the deadline leaves room.
 
         Each attempt's read timeout is cut to the time left (less the reserve), so a hung answer
         fails while the function can still report it, rather than outliving the container.
+        The first `not_found_retries` 404 answers are retried like transient failures.
         """
         keep = self._retry.reserve if reserve is None else reserve
         method = getattr(client, sdk_method)
         attempt = 0
+        not_found = 0
         while True:
             attempt += 1
             left = deadline.remaining() - keep
@@ -366,7 +386,11 @@ class OciGateway:
                 error = classify(exc, operation, region, kind=kind, destination=destination, attempts=attempt)
                 if error is None:
                     raise
-                if not isinstance(error, TransientError):
+                if isinstance(error, PermanentError) and error.http_status == 404 and not_found_retries:
+                    if not_found == not_found_retries:
+                        raise _still_not_found(error) from exc
+                    not_found += 1
+                elif not isinstance(error, TransientError):
                     raise error from exc
                 pause = self._retry.next_pause(attempt, deadline.remaining(), keep)
                 if pause is None:
@@ -401,6 +425,8 @@ class OciGateway:
             source_type=getattr(data, "source_type", None),
             volume_id=getattr(data, _APIS[kind].volume_field, None),
             time_created=getattr(data, "time_created", None),
+            # Boot volume and volume backups only; the SDK's VolumeGroupBackup has no such field.
+            volume_group_backup_id=getattr(data, "volume_group_backup_id", None),
         )
 
 
@@ -421,7 +447,20 @@ def _attempt_timeout(client: Any, timeout: tuple[float, float]) -> Iterator[None
         base.timeout = own
 
 
-def _out_of_time(error: TransientError) -> TransientError:
+def _still_not_found(error: PermanentError) -> PermanentError:
+    """The error to raise when a 404 retried for eventual consistency persists."""
+    return PermanentError(
+        f"{error.reason} (still not found after {error.attempts} attempts)",
+        operation=error.operation,
+        region=error.region,
+        http_status=error.http_status,
+        code=error.code,
+        opc_request_id=error.opc_request_id,
+        attempts=error.attempts,
+    )
+
+
+def _out_of_time(error: OciError) -> TransientError:
     """The error to raise when `error` could have mended but the deadline leaves no room for a retry."""
     return TransientError(
         f"{error.reason} (gave up after {error.attempts} attempt(s), as time ran out)",
@@ -434,8 +473,12 @@ def _out_of_time(error: TransientError) -> TransientError:
     )
 
 
-# OCI answers these with a 409 when another operation holds the resource: worth another try.
-_TRANSIENT_409 = frozenset({"IncorrectState", "LockConflict", "Conflict", "ConcurrentOperation"})
+# Which 409s are worth another try. OCI's error table (docs, "API Errors", common errors of all
+# services) says retry with backoff for IncorrectState and ExternalServerIncorrectState, and not for
+# Conflict ("not temporary"), InvalidatedRetryToken or NotAuthorizedOrResourceAlreadyExists.
+# LockConflict is not in the table; the SDK's own default strategy retries it with IncorrectState
+# (oci.retry.retry_checkers, 409: IncorrectState, LockConflict).
+_TRANSIENT_409 = frozenset({"IncorrectState", "ExternalServerIncorrectState", "LockConflict"})
 # OCI documents its copy limits ("Copying a Boot Volume Backup Between Regions", Limitations: one copy
 # per boot volume at a time from a source region; up to ten concurrent copies per tenancy) but not
 # the answer to a request over them. 400 LimitExceeded is in OCI's error table and names a limit by
@@ -444,6 +487,26 @@ _TRANSIENT_409 = frozenset({"IncorrectState", "LockConflict", "Conflict", "Concu
 _LIMIT_CODES = frozenset({(400, "LimitExceeded")})
 _LIMIT_CODES_WITH_MESSAGE = frozenset({(409, "Conflict"), (409, "IncorrectState"), (429, "TooManyRequests")})
 _LIMIT_MESSAGE = re.compile(r"limit|in progress|concurrent|at a time|one copy", re.IGNORECASE)
+
+
+# OCI copies only boot volumes of platform images (or custom images built from them) across regions;
+# Marketplace-image boot volumes are refused ("Copying a Boot Volume Backup Between Regions",
+# Limitations). The refusal's status, code and message are undocumented: a 400 or 409 to a copy whose
+# message speaks of the Marketplace, an image or a listing is taken for it.
+_MARKETPLACE_MESSAGE = re.compile(r"marketplace|image|listing", re.IGNORECASE)
+# Backups can carry is_retention_lock_enabled / is_prevent_deletion_enabled (the SDK's backup models),
+# and OCI then refuses a delete; the refusal's status and code are undocumented: a 400 or 409 to a
+# delete whose message names the lock is taken for it.
+# ("locked" alone would also match a LockConflict, which is worth retrying.)
+_LOCK_MESSAGE = re.compile(r"retention[ _-]?lock|prevent[ _-]?deletion", re.IGNORECASE)
+
+
+def _is_marketplace_refusal(operation: str, status: int, message: str) -> bool:
+    return operation == "copy" and status in (400, 409) and bool(_MARKETPLACE_MESSAGE.search(message))
+
+
+def _is_lock_refusal(operation: str, status: int, message: str) -> bool:
+    return operation == "delete" and status in (400, 409) and bool(_LOCK_MESSAGE.search(message))
 
 
 def is_copy_limit(status: int, code: str, message: str) -> bool:
@@ -468,40 +531,8 @@ def classify(
 ) -> Failed | CopyLimited | None:
     """The error an SDK exception stands for, with a reason that says what to fix; None if not OCI's."""
     if isinstance(exc, oci.exceptions.ServiceError):
-        status, code = int(exc.status), str(exc.code)
-        context = {
-            "operation": operation,
-            "region": region,
-            "http_status": status,
-            "code": code,
-            "opc_request_id": exc.request_id,
-            "attempts": attempts,
-        }
-        if operation == "copy" and is_copy_limit(status, code, str(exc.message)):
-            return CopyLimited(
-                f"OCI's copy limits hold the copy to {destination or 'the destination'} back "
-                f"({status} {code}: {printable(str(exc.message), 200)})",
-                region=destination or region,
-                http_status=status,
-                code=code,
-            )
-        transient = (
-            status == 429 or (status == 409 and code in _TRANSIENT_409) or (status >= 500 and status != 501)
-        )
-        if transient:
-            return TransientError(f"OCI answered {status} {code} to {operation} in {region}", **context)
-        return PermanentError(
-            _explain(
-                operation=operation,
-                region=region,
-                status=status,
-                code=code,
-                # OCI's own words, but of any length and any characters: cut and made printable.
-                message=printable(str(exc.message), MAX_OCI_MESSAGE),
-                kind=kind,
-                destination=destination,
-            ),
-            **context,
+        return _classify_service_error(
+            exc, operation, region, kind=kind, destination=destination, attempts=attempts
         )
     if isinstance(exc, (oci.exceptions.RequestException, oci.exceptions.ConnectTimeout)):
         what = "did not answer in time" if "timed out" in str(exc).lower() else "could not be reached"
@@ -517,6 +548,87 @@ def classify(
             operation=operation,
             region=region,
             attempts=attempts,
+        )
+    return None
+
+
+def _classify_service_error(
+    exc: Any,
+    operation: str,
+    region: str,
+    *,
+    kind: BackupKind | None,
+    destination: str | None,
+    attempts: int,
+) -> Failed | CopyLimited:
+    """An OCI error answer as a failure (or a copy held back by the limits)."""
+    status, code, message = int(exc.status), str(exc.code), str(exc.message)
+    context = {
+        "operation": operation,
+        "region": region,
+        "http_status": status,
+        "code": code,
+        "opc_request_id": exc.request_id,
+        "attempts": attempts,
+    }
+    # Refusals that no retry and no wait mends, whatever their code: before the limits and the 409s.
+    final = _final_refusal(
+        operation, region, status=status, code=code, message=message, destination=destination
+    )
+    if final is not None:
+        error = RetryTokenInvalidated if code == "InvalidatedRetryToken" else PermanentError
+        return error(final, **context)
+    if operation == "copy" and is_copy_limit(status, code, message):
+        return CopyLimited(
+            f"OCI's copy limits hold the copy to {destination or 'the destination'} back "
+            f"({status} {code}: {printable(message, 200)})",
+            region=destination or region,
+            http_status=status,
+            code=code,
+        )
+    # OCI's error table: 429 TooManyRequests, 500 InternalServerError and 503 ServiceUnavailable are
+    # retried with backoff, 501 MethodNotImplemented is not; every 400 (LimitExceeded among them:
+    # "exceeds the Oracle-defined limit", not retried) and every 401, 403 and 404 is permanent.
+    transient = (
+        status == 429 or (status == 409 and code in _TRANSIENT_409) or (status >= 500 and status != 501)
+    )
+    if transient:
+        return TransientError(f"OCI answered {status} {code} to {operation} in {region}", **context)
+    explained = _explain(
+        operation=operation,
+        region=region,
+        status=status,
+        code=code,
+        # OCI's own words, but of any length and any characters: cut and made printable.
+        message=printable(message, MAX_OCI_MESSAGE),
+        kind=kind,
+        destination=destination,
+    )
+    return PermanentError(explained, **context)
+
+
+def _final_refusal(
+    operation: str, region: str, *, status: int, code: str, message: str, destination: str | None
+) -> str | None:
+    """What a refusal that settles the matter means to an operator; None for any other answer."""
+    said = f"OCI answered {status} {code} to {operation} in {region}: {printable(message, 200)}"
+    if _is_marketplace_refusal(operation, status, message):
+        return (
+            f"OCI will not copy this boot volume backup to {destination or 'another region'}: its boot "
+            "volume was made from a Marketplace image, and OCI copies across regions only the boot "
+            "volumes of platform images or of custom images built from them. No retry can copy it; "
+            f"leave it out (REQUIRED_TAG or COMPARTMENT_IDS) and protect it another way ({said})"
+        )
+    if _is_lock_refusal(operation, status, message):
+        return (
+            f"OCI will not delete this copy in {region}: it has a retention lock or prevent-deletion "
+            "(is_retention_lock_enabled / is_prevent_deletion_enabled), so it stays until its lock "
+            f"allows; no retry can delete it ({said})"
+        )
+    if status == 409 and code == "InvalidatedRetryToken":
+        return (
+            "what an earlier request with this retry token made has since been deleted, so OCI will "
+            f"not replay it; a copy must be asked for under a new token ({said})"
         )
     return None
 

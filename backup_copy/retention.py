@@ -18,7 +18,8 @@ from backup_copy.errors import Failed
 from backup_copy.outcome import Expiry, SourceFailure
 from backup_copy.ports import BackupStore
 
-# States a copy may be deleted in: finished, well or badly. One still being made is left alone.
+# States a copy may be deleted in: finished, well or badly. One still being made (REQUEST_RECEIVED,
+# CREATING, or a volume group copy COMMITTED) is left alone.
 _DELETABLE_STATES = frozenset({"AVAILABLE", "FAULTY"})
 
 
@@ -46,8 +47,18 @@ def volume_of(copy: Backup) -> str:
 
 
 def marked(copies: Iterable[Backup]) -> list[Backup]:
-    """Only what this function made, and is not already gone: nothing else is ever deleted."""
-    return [c for c in copies if MARKER_TAG in c.freeform_tags and c.lifecycle_state not in GONE_STATES]
+    """Only what this function made, and is not already gone: nothing else is ever deleted.
+
+    The marker must name the copy's own source: OCI copies a volume backup's tags with it, so a
+    copy someone made of one of this function's copies arrives wearing the marker of another source.
+    """
+    return [
+        c
+        for c in copies
+        if c.source_backup_id is not None
+        and c.freeform_tags.get(MARKER_TAG) == c.source_backup_id
+        and c.lifecycle_state not in GONE_STATES
+    ]
 
 
 def choose(copies: Sequence[Backup], *, days: float, keep: int, now: datetime) -> list[Candidate]:

@@ -134,6 +134,8 @@ def list_estate(
         for backup in originals
         if backup.lifecycle_state == "AVAILABLE"
         and not backup.is_copy
+        # A member of a volume group backup is copied with its group, never on its own.
+        and backup.volume_group_backup_id is None
         and backup.time_created is not None
         and backup.time_created >= since
         and filter_reason(backup, settings) is None

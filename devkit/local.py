@@ -54,24 +54,43 @@ class LocalCloud:
         region = oci.regions.REGIONS_SHORT_NAMES.get(parts[3], parts[3])
         if region not in self.standin.regions:
             return None
-        tags = data.get("freeformTags", data.get("freeFormTags", {}))
-        details = data.get("additionalDetails") or {}
+        # Real events carry null tags and details, an empty name, and shapes nobody documented: the
+        # seeded backup takes what is usable of each and OCI's defaults for the rest.
+        given = data.get("additionalDetails")
+        details: dict[str, Any] = given if isinstance(given, dict) else {}
+        name, compartment = data.get("resourceName"), data.get("compartmentId")
+        source_type = details.get("sourceType")
         fields: dict[str, Any] = {
             "kind": _KINDS[parts[1]],
             "region": region,
-            "compartment_id": data.get("compartmentId") or self.principal.compartment_id,
-            "display_name": data.get("resourceName") or "backup",
-            "freeform_tags": tags if isinstance(tags, dict) else {},
-            "defined_tags": data.get("definedTags") or {},
-            "source_type": details.get("sourceType", "MANUAL") if isinstance(details, dict) else "MANUAL",
+            "compartment_id": (
+                compartment if isinstance(compartment, str) and compartment else self.principal.compartment_id
+            ),
+            "display_name": name if isinstance(name, str) and name else "backup",
+            "freeform_tags": _string_tags(data.get("freeformTags", data.get("freeFormTags"))),
+            "defined_tags": _defined_tags(data.get("definedTags")),
+            "source_type": source_type if isinstance(source_type, str) else "MANUAL",
             "backup_id": resource_id,
         }
-        if isinstance(details, dict):
-            volume = details.get("volumeId") or details.get("volumeGroupId")
-            if isinstance(volume, str):
-                fields["parent_id"] = volume
+        volume = details.get("volumeId") or details.get("volumeGroupId")
+        if isinstance(volume, str):
+            fields["parent_id"] = volume
         fields.update(overrides)
         return self.standin.seed_backup(**fields)
+
+
+def _string_tags(tags: object) -> dict[str, str]:
+    """Freeform tags as OCI holds them (strings to strings), whatever shape the event gave."""
+    if not isinstance(tags, dict):
+        return {}
+    return {key: value for key, value in tags.items() if isinstance(value, str)}
+
+
+def _defined_tags(tags: object) -> dict[str, dict[str, object]]:
+    """Defined tags as OCI holds them (namespace to key to value), whatever shape the event gave."""
+    if not isinstance(tags, dict):
+        return {}
+    return {namespace: dict(values) for namespace, values in tags.items() if isinstance(values, dict)}
 
 
 @contextmanager

@@ -19,6 +19,8 @@ from devkit.standin.ocids import make_ocid
 from devkit.standin.signatures import SignatureCheck, SignedRequest, load_public_key, verify_request
 from devkit.standin.state import (
     DEFAULT_MAX_COPIES_IN_FLIGHT,
+    DELETION_LOCK_REFUSAL,
+    MARKETPLACE_REFUSAL,
     SPEC_BY_COLLECTION,
     SPECS,
     ApiError,
@@ -31,6 +33,7 @@ from devkit.standin.state import (
     Fault,
     KindName,
     Message,
+    Refusal,
     Reply,
     utc_now,
 )
@@ -236,6 +239,7 @@ class StandIn:
         one_copy_per_volume: bool = True,
         max_copies_in_flight: int | None = DEFAULT_MAX_COPIES_IN_FLIGHT,
         every_kind_one_at_a_time: bool = False,
+        copy_tags_of_every_kind: bool = False,
     ) -> None:
         served = list(regions)
         if not served:
@@ -248,6 +252,7 @@ class StandIn:
             one_copy_per_volume=one_copy_per_volume,
             max_copies_in_flight=max_copies_in_flight,
             every_kind_one_at_a_time=every_kind_one_at_a_time,
+            copy_tags_of_every_kind=copy_tags_of_every_kind,
         )
         self._address = (host, port)
         self._server: _Server | None = None
@@ -342,8 +347,18 @@ class StandIn:
         size_in_gbs: int = 50,
         time_created: datetime | None = None,
         backup_id: str | None = None,
+        volume_group_backup_id: str | None = None,
+        marketplace_image: bool = False,
+        is_retention_lock_enabled: bool | None = None,
+        is_prevent_deletion_enabled: bool | None = None,
     ) -> str:
-        """Add a backup and return its OCID (new unless `backup_id` names one)."""
+        """Add a backup and return its OCID (new unless `backup_id` names one).
+
+        `volume_group_backup_id` makes a boot volume or volume backup a member of that (seeded)
+        volume group backup in the same region, which then lists it in its `volume_backup_ids`.
+        `marketplace_image`: a boot volume backup of a Marketplace image, which OCI will not copy
+        across regions. Either lock makes OCI refuse to delete the backup.
+        """
         backup_kind = BackupKind(kind)
         spec = SPECS[backup_kind]
         source = self.cloud.find_backup(source_backup_id) if source_backup_id else None
@@ -364,6 +379,10 @@ class StandIn:
             source_type=source_type,
             size_in_gbs=size_in_gbs,
             parent_id=parent_id or make_ocid(spec.parent_ocid_type, region),
+            volume_group_backup_id=volume_group_backup_id,
+            marketplace_image=marketplace_image,
+            is_retention_lock_enabled=is_retention_lock_enabled,
+            is_prevent_deletion_enabled=is_prevent_deletion_enabled,
         )
         self.cloud.seed(backup)
         return backup.id
@@ -393,6 +412,10 @@ class StandIn:
         """Act as if the 24-hour retry-token window had passed."""
         self.cloud.forget_retry_tokens()
 
+    def forget_backup(self, backup_id: str) -> None:
+        """Stop listing (and finding) a backup, as OCI does with a deleted one after a while."""
+        self.cloud.forget_backup(backup_id)
+
     def set_copy_limits(
         self,
         *,
@@ -412,6 +435,25 @@ class StandIn:
     ) -> None:
         """Refuse copies over a limit with this status and code; message None names the limit hit."""
         self.cloud.set_copy_limit_refusal(CopyLimitRefusal(status, code, message))
+
+    def set_marketplace_refusal(
+        self, status: int = 400, code: str = "InvalidParameter", message: str | None = None
+    ) -> None:
+        """Refuse copies of Marketplace-image boot volume backups with this status, code and message."""
+        self.cloud.set_marketplace_refusal(Refusal(status, code, message or MARKETPLACE_REFUSAL.message))
+
+    def set_deletion_lock_refusal(
+        self, status: int = 409, code: str = "Conflict", message: str | None = None
+    ) -> None:
+        """Refuse deletes of locked backups with this status, code and message."""
+        self.cloud.set_deletion_lock_refusal(Refusal(status, code, message or DELETION_LOCK_REFUSAL.message))
+
+    def set_tag_copying(self, *, every_kind: bool) -> None:
+        """Whether boot volume and volume group copies carry their source's tags, as volume copies do.
+
+        OCI documents it for volume backups only; for the other kinds it is unconfirmed.
+        """
+        self.cloud.set_tag_copying(every_kind)
 
     def set_copy_outcome(self, state: CopyEnd = "AVAILABLE") -> None:
         """The state that copies made from now on reach once the copy delay has passed."""
@@ -443,7 +485,7 @@ class StandIn:
         return self.cloud.messages(topic_id)
 
     def copies_in_flight(self, source_region: str | None = None) -> list[Backup]:
-        """Copies still REQUEST_RECEIVED or CREATING (from `source_region`, if given), oldest first."""
+        """Copies still being made (REQUEST_RECEIVED, CREATING, COMMITTED), from `source_region` if given."""
         return self.cloud.copies_in_flight(source_region)
 
     @property
@@ -496,7 +538,9 @@ class StandIn:
             if remembered is not None:
                 return remembered
             reply = self._operate(incoming)
-            self.cloud.remember(key, fingerprint, reply)
+            created = wire.parse_json(reply.body)
+            created_id = created.get("id") if isinstance(created, dict) else None
+            self.cloud.remember(key, fingerprint, reply, created_id if isinstance(created_id, str) else None)
             return reply
 
     def _operate(self, incoming: _Incoming) -> Reply:

@@ -21,7 +21,9 @@ CopyEnd = Literal["AVAILABLE", "FAULTY"]
 
 MAX_MESSAGE_BODY_BYTES = 64 * 1024
 _MAX_PAGE_SIZE = 1000
-_IN_PROGRESS = frozenset({"CREATING", "REQUEST_RECEIVED"})
+# COMMITTED: a volume group backup's state between CREATING and AVAILABLE (the SDK's VolumeGroupBackup
+# lifecycle states); a group copy in it is still being made.
+_IN_PROGRESS = frozenset({"CREATING", "REQUEST_RECEIVED", "COMMITTED"})
 _GONE = frozenset({"TERMINATING", "TERMINATED"})
 # OCI docs, "Copying a Boot Volume Backup Between Regions", Limitations: "up to ten concurrent
 # volume-backup copies per tenancy from a source region".
@@ -145,6 +147,17 @@ class Backup:
     source_region: str | None = None
     # Where the copy delay ends: OCI copies can also end FAULTY.
     finishes_as: CopyEnd = "AVAILABLE"
+    # When a volume group copy moves from CREATING to COMMITTED (None: it never does).
+    committed_at: datetime | None = None
+    # Volume group membership (SDK: volume_group_backup_id on a boot volume or volume backup,
+    # volume_backup_ids on the group): copying the group copies its members.
+    volume_group_backup_id: str | None = None
+    member_ids: tuple[str, ...] = ()
+    # A boot volume backup of a Marketplace image: OCI refuses to copy it across regions.
+    marketplace_image: bool = False
+    # The SDK models' deletion locks (None: not set, as OCI leaves them); either refuses a delete.
+    is_retention_lock_enabled: bool | None = None
+    is_prevent_deletion_enabled: bool | None = None
 
     def to_model(self) -> Any:
         """The SDK model object for this backup, as the service would return it."""
@@ -162,6 +175,8 @@ class Backup:
             "type": self.type,
             "size_in_gbs": self.size_in_gbs,
             "unique_size_in_gbs": self.size_in_gbs,
+            "is_retention_lock_enabled": self.is_retention_lock_enabled,
+            "is_prevent_deletion_enabled": self.is_prevent_deletion_enabled,
             spec.parent_field: self.parent_id,
         }
         if self.kind is BackupKind.BOOT:
@@ -170,6 +185,7 @@ class Backup:
                 system_tags={},
                 kms_key_id=self.kms_key_id,
                 source_boot_volume_backup_id=self.source_backup_id,
+                volume_group_backup_id=self.volume_group_backup_id,
             )
         if self.kind is BackupKind.VOLUME:
             return oci.core.models.VolumeBackup(
@@ -177,9 +193,12 @@ class Backup:
                 system_tags={},
                 kms_key_id=self.kms_key_id,
                 source_volume_backup_id=self.source_backup_id,
+                volume_group_backup_id=self.volume_group_backup_id,
             )
         return oci.core.models.VolumeGroupBackup(
-            **common, volume_backup_ids=[], source_volume_group_backup_id=self.source_backup_id
+            **common,
+            volume_backup_ids=list(self.member_ids),
+            source_volume_group_backup_id=self.source_backup_id,
         )
 
 
@@ -232,9 +251,34 @@ class CopyLimitRefusal:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """How the stand-in answers a request OCI refuses with an undocumented status and code."""
+
+    status: int
+    code: str
+    message: str
+
+
+# Unconfirmed, so configurable: OCI documents that it refuses these, not how.
+# "Copying a Boot Volume Backup Between Regions", Limitations: only boot volumes of platform images
+# (or custom images built from them) can be copied; Marketplace-image boot volumes are refused.
+MARKETPLACE_REFUSAL = Refusal(
+    400,
+    "InvalidParameter",
+    "Boot volume backups created from Marketplace images (listings) cannot be copied to another region",
+)
+# The SDK's backup models: is_retention_lock_enabled / is_prevent_deletion_enabled prevent deletion.
+DELETION_LOCK_REFUSAL = Refusal(
+    409, "Conflict", "The backup has a retention lock or prevent deletion enabled and cannot be deleted"
+)
+
+
+@dataclass(frozen=True)
 class _RememberedCall:
     fingerprint: tuple[str, bytes]
     reply: Reply
+    # The backup the call created, if any: once it is deleted, the token is invalidated.
+    created_id: str | None = None
 
 
 def _page_token(offset: int) -> str:
@@ -269,6 +313,7 @@ class Cloud:
         one_copy_per_volume: bool = True,
         every_kind_one_at_a_time: bool = False,
         max_copies_in_flight: int | None = DEFAULT_MAX_COPIES_IN_FLIGHT,
+        copy_tags_of_every_kind: bool = False,
     ) -> None:
         self.regions = tuple(regions)
         self.copy_delay = timedelta(seconds=copy_delay_seconds)
@@ -277,6 +322,9 @@ class Cloud:
         self._every_kind_one_at_a_time = every_kind_one_at_a_time
         self._max_copies_in_flight = _checked_cap(max_copies_in_flight)
         self._refusal = CopyLimitRefusal()
+        self._marketplace_refusal = MARKETPLACE_REFUSAL
+        self._deletion_lock_refusal = DELETION_LOCK_REFUSAL
+        self._copy_tags_of_every_kind = copy_tags_of_every_kind
         self._copy_outcome: CopyEnd = "AVAILABLE"
         self._lock = threading.RLock()
         self._backups: dict[str, dict[str, Backup]] = {region: {} for region in regions}
@@ -289,9 +337,21 @@ class Cloud:
     # Test-facing set-up and inspection.
 
     def seed(self, backup: Backup) -> None:
-        """Store a backup as given."""
+        """Store a backup as given; a member of a volume group backup joins its group's members."""
         self._require_region(backup.region)
         with self._lock:
+            group_id = backup.volume_group_backup_id
+            if group_id is not None:
+                group = self._backups[backup.region].get(group_id)
+                if (
+                    group is None
+                    or group.kind is not BackupKind.VOLUME_GROUP
+                    or backup.kind is BackupKind.VOLUME_GROUP
+                ):
+                    raise ValueError(f"{group_id} is not a volume group backup in {backup.region}")
+                if backup.id not in group.member_ids:
+                    members = (*group.member_ids, backup.id)
+                    self._backups[backup.region][group_id] = replace(group, member_ids=members)
             self._backups[backup.region][backup.id] = backup
 
     def add_topic(self, region: str) -> str:
@@ -386,6 +446,21 @@ class Cloud:
         with self._lock:
             self._refusal = refusal
 
+    def set_marketplace_refusal(self, refusal: Refusal) -> None:
+        """Answer a copy of a Marketplace image's boot volume backup with this refusal."""
+        with self._lock:
+            self._marketplace_refusal = refusal
+
+    def set_deletion_lock_refusal(self, refusal: Refusal) -> None:
+        """Answer a delete of a backup with a retention lock or prevent-deletion with this refusal."""
+        with self._lock:
+            self._deletion_lock_refusal = refusal
+
+    def set_tag_copying(self, every_kind: bool) -> None:
+        """Whether boot volume and volume group copies carry their source's tags (volume copies do)."""
+        with self._lock:
+            self._copy_tags_of_every_kind = every_kind
+
     def set_copy_outcome(self, state: CopyEnd) -> None:
         """The state copies made from now on reach when their delay has passed."""
         with self._lock:
@@ -417,7 +492,7 @@ class Cloud:
                 raise KeyError(backup_id)
             if backup.lifecycle_state not in _IN_PROGRESS:
                 raise ValueError(f"backup {backup_id} is {backup.lifecycle_state}, not being made")
-            done = replace(backup, lifecycle_state=end, available_at=None)
+            done = replace(backup, lifecycle_state=end, available_at=None, committed_at=None)
             self._backups[backup.region][backup_id] = done
         return done
 
@@ -439,13 +514,16 @@ class Cloud:
         if not compartment_id:
             raise ApiError(400, "MissingParameter", "compartmentId is required")
         filters: dict[str, Callable[[Backup], str | None]] = {
-            "lifecycleState": lambda b: b.lifecycle_state,
+            "lifecycleState": lambda b: b.lifecycle_state.upper(),
             "displayName": lambda b: b.display_name,
             spec.parent_filter: lambda b: b.parent_id,
         }
         if spec.source_filter:
             filters[spec.source_filter] = lambda b: b.source_backup_id
         wanted = {name: value for name in filters if (value := _first(query, name)) is not None}
+        # The SDK's list_*_backups docs: "The state value is case-insensitive."
+        if "lifecycleState" in wanted:
+            wanted["lifecycleState"] = wanted["lifecycleState"].upper()
         found = [
             b
             for b in self.backups(region, spec.kind)
@@ -461,7 +539,8 @@ class Cloud:
         if sort_by == "TIMECREATED":
             found.sort(key=lambda b: b.time_created, reverse=order == "DESC")
         else:
-            found.sort(key=lambda b: b.display_name.lower(), reverse=order == "DESC")
+            # The same docs: "The DISPLAYNAME sort order is case sensitive."
+            found.sort(key=lambda b: b.display_name, reverse=order == "DESC")
 
         limit_text = _first(query, "limit")
         try:
@@ -506,7 +585,16 @@ class Cloud:
             # being created cannot be deleted yet.
             if backup.lifecycle_state in _IN_PROGRESS:
                 raise ApiError(409, "IncorrectState", f"Backup {backup_id} is {backup.lifecycle_state}")
-            self._backups[region][backup_id] = replace(backup, lifecycle_state="TERMINATED")
+            # Simplified: a lock refuses every delete, whatever its retention period says.
+            if backup.is_retention_lock_enabled or backup.is_prevent_deletion_enabled:
+                refusal = self._deletion_lock_refusal
+                raise ApiError(refusal.status, refusal.code, f"{refusal.message}: {backup_id}")
+            # A volume group backup goes with its members (OCI: DeleteVolumeGroupBackup needs the
+            # members' *_DELETE permissions too).
+            for gone in (backup_id, *backup.member_ids):
+                member = self._backups[region].get(gone)
+                if member is not None:
+                    self._backups[region][gone] = replace(member, lifecycle_state="TERMINATED")
         return Reply(204)
 
     def copy(self, region: str, spec: KindSpec, backup_id: str, body: bytes) -> Reply:
@@ -527,11 +615,18 @@ class Cloud:
                     "IncorrectState",
                     f"Backup {backup_id} is {source.lifecycle_state}; only AVAILABLE backups copy",
                 )
+            if source.marketplace_image:
+                refusal = self._marketplace_refusal
+                raise ApiError(refusal.status, refusal.code, f"{refusal.message}: {backup_id}")
             # Checked here, under the lock that also stores the copy, so concurrent requests cannot
             # both slip under a limit; a retry-token replay never gets here (StandIn.answer).
             self._check_copy_limits(region, source)
             now = self.clock()
             name = details.display_name
+            # OCI documents that a volume backup's tags are copied with it ("Copying a Volume Backup
+            # Between Regions"); for boot volume and volume group backups it is unconfirmed, so
+            # copy_tags_of_every_kind decides, and by default they arrive untagged.
+            tagged = spec.kind is BackupKind.VOLUME or self._copy_tags_of_every_kind
             copy = Backup(
                 kind=spec.kind,
                 region=destination,
@@ -542,8 +637,8 @@ class Cloud:
                 time_created=now,
                 source_backup_id=source.id,
                 kms_key_id=details.kms_key_id,
-                # Deliberately no tags: whether OCI carries them over is unconfirmed, so the
-                # function must set them itself.
+                freeform_tags=dict(source.freeform_tags) if tagged else {},
+                defined_tags={ns: dict(v) for ns, v in source.defined_tags.items()} if tagged else {},
                 source_type=source.source_type,
                 type=source.type,
                 size_in_gbs=source.size_in_gbs,
@@ -551,6 +646,9 @@ class Cloud:
                 available_at=now + self.copy_delay,
                 source_region=region,
                 finishes_as=self._copy_outcome,
+                # A group copy is COMMITTED for the second half of its delay; when OCI commits a
+                # group backup is not documented, only that COMMITTED comes between the two.
+                committed_at=now + self.copy_delay / 2 if spec.kind is BackupKind.VOLUME_GROUP else None,
             )
             self._backups[destination][copy.id] = copy
         work_request = make_ocid("coreservicesworkrequest", region)
@@ -586,12 +684,34 @@ class Cloud:
         if call.fingerprint != fingerprint:
             # Assumption: OCI refuses a token reused for a different request with 409.
             raise ApiError(409, "InvalidatedRetryToken", "The retry token was used for a different request")
+        if call.created_id is not None:
+            created = self.find_backup(call.created_id)
+            if created is None or created.lifecycle_state in _GONE:
+                # OCI's error table: 409 InvalidatedRetryToken when the entity the token created has
+                # since been deleted.
+                raise ApiError(
+                    409,
+                    "InvalidatedRetryToken",
+                    f"The resource {call.created_id} created with this retry token has since been deleted",
+                )
         return call.reply
 
-    def remember(self, key: tuple[str, str, str], fingerprint: tuple[str, bytes], reply: Reply) -> None:
-        """Keep a successful reply for its retry token."""
+    def remember(
+        self,
+        key: tuple[str, str, str],
+        fingerprint: tuple[str, bytes],
+        reply: Reply,
+        created_id: str | None = None,
+    ) -> None:
+        """Keep a successful reply for its retry token, with the id of what it created."""
         with self._lock:
-            self._retry_tokens[key] = _RememberedCall(fingerprint, reply)
+            self._retry_tokens[key] = _RememberedCall(fingerprint, reply, created_id)
+
+    def forget_backup(self, backup_id: str) -> None:
+        """Drop a backup from every listing and lookup, as OCI does with a deleted one after a while."""
+        with self._lock:
+            for stored in self._backups.values():
+                stored.pop(backup_id, None)
 
     # Internals.
 
@@ -600,17 +720,21 @@ class Cloud:
             raise ValueError(f"region {region} is not served; served: {', '.join(self.regions)}")
 
     def _current(self, backup: Backup) -> Backup:
-        # Copies finish on read: no background work, and an injected clock decides.
-        if (
-            backup.lifecycle_state == "CREATING"
-            and backup.available_at is not None
-            and self.clock() >= backup.available_at
-        ):
-            done = replace(backup, lifecycle_state=backup.finishes_as, available_at=None)
+        # Copies move on when read: no background work, and an injected clock decides.
+        now = self.clock()
+        if backup.lifecycle_state in ("CREATING", "COMMITTED") and backup.available_at is not None:
+            if now >= backup.available_at:
+                moved = replace(
+                    backup, lifecycle_state=backup.finishes_as, available_at=None, committed_at=None
+                )
+            elif backup.committed_at is not None and now >= backup.committed_at:
+                moved = replace(backup, lifecycle_state="COMMITTED", committed_at=None)
+            else:
+                return backup
             with self._lock:
                 if self._backups[backup.region].get(backup.id) == backup:
-                    self._backups[backup.region][backup.id] = done
-            return done
+                    self._backups[backup.region][backup.id] = moved
+            return moved
         return backup
 
     def _source_region(self, copy: Backup) -> str | None:

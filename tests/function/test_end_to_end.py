@@ -104,6 +104,37 @@ def test_every_backup_kind_is_copied_to_every_destination(cloud: LocalCloud, nam
         assert copy.source_backup_id == source
 
 
+# Real events in shapes of their own: OCI's own examples (null tags), what real events carry (null
+# details, an empty name), and undocumented shapes of fields the function never acts on; with the
+# fields that draw a warning.
+REAL_SHAPES = {
+    "boot-volume-backup-end-null-tags.json": [],
+    "volume-backup-end-null-details.json": [],
+    "volume-group-backup-end-empty-name.json": [],
+    "boot-volume-backup-end-odd-shapes.json": [
+        "data.compartmentName",
+        "data.freeformTags.owner",
+        "data.definedTags.Oracle-Tags",
+        "data.additionalDetails.volumeId",
+    ],
+}
+
+
+@pytest.mark.parametrize(("name", "warned"), sorted(REAL_SHAPES.items()))
+def test_an_event_in_a_real_shape_is_copied_and_an_odd_one_is_warned_about(
+    cloud: LocalCloud, function: FdkProcess, name: str, warned: list[str]
+) -> None:
+    source = cloud.seed_from_event(event_json(name), display_name="db-07")
+    status, answer = invoke(function, name)
+
+    assert (status, answer["status"], answer["source"]) == (200, "copied", source)
+    [copy] = cloud.standin.backups(AWAY)
+    assert (copy.source_backup_id, copy.display_name) == (source, "db-07 (copy from us-phoenix-1)")
+    warnings = [json.loads(line) for line in function.logs().splitlines() if '"level": "WARNING"' in line]
+    noted = [note.split(":")[0] for entry in warnings for note in entry.get("oddFields", [])]
+    assert noted == warned
+
+
 def test_a_boot_backup_is_copied_to_one_destination_at_a_time_and_the_sweep_makes_the_next(
     cloud: LocalCloud,
 ) -> None:

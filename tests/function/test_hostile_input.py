@@ -68,9 +68,9 @@ HOSTILE_BODIES: list[tuple[str, bytes, str]] = [
     ("action-a-number", b'{"action": 7}', "action: Input should be a valid string"),
     ("truncated", with_changes({})[:200], "the body is not valid JSON"),
     (
-        "six-mb-display-name",
-        with_changes({"data.resourceName": "x" * (SIX_MB - 4096)}),
-        "data.resourceName: String should have at most 255 characters",
+        "six-mb-resource-id",
+        with_changes({"data.resourceId": VALID_ID + "a" * (SIX_MB - 4096)}),
+        "data.resourceId: an OCID has at most 255 characters",
     ),
     ("six-mb-array", padded_to_six_mb(b"[", b"0,", b"0]"), "Input should be an object"),
     ("deeply-nested-array", b"[" * 100_000, "recursion limit exceeded"),
@@ -135,29 +135,39 @@ HOSTILE_BODIES: list[tuple[str, bytes, str]] = [
         with_changes({"eventID": "6e1e2f5c\r\nX-Injected: 1"}),
         "eventID: String should match pattern",
     ),
-    (
-        "compartment-id-with-a-path",
-        with_changes({"data.compartmentId": "ocid1.compartment.oc1..aaaaaaaaaaaa/../x"}),
-        "data.compartmentId: not a compartment or tenancy OCID",
-    ),
     ("resource-id-a-number", with_changes({"data.resourceId": 12345}), "data.resourceId: Input should be"),
     ("resource-id-null", with_changes({"data.resourceId": None}), "data.resourceId: Input should be"),
     ("event-type-a-number", with_changes({"eventType": 7}), "eventType: Input should be a valid string"),
     ("event-id-a-number", with_changes({"eventID": 42}), "eventID: Input should be a valid string"),
     ("data-a-list", with_changes({"data": [VALID_ID]}), "data: Input should be an object"),
-    ("tag-value-a-number", with_changes({"data.freeformTags": {"app": 1}}), "data.freeformTags.app"),
-    # The bad field is named by its key, and a hostile key must not come back whole (answer, log, notice).
-    (
-        "five-mb-tag-key",
-        with_changes({"data.freeformTags": {"k" * (5 * 1024 * 1024): 1}}),
-        "data.freeformTags",
-    ),
-    ("event-time-not-a-time", with_changes({"eventTime": "yesterday"}), "eventTime"),
     (
         "unknown-region-key",
         with_changes({"data.resourceId": VALID_ID.replace(".phx.", ".xyz.")}),
         "data.resourceId: unknown region key 'xyz' in the OCID",
     ),
+]
+
+
+# Hostile values in fields the function never acts on: the event is still copied (the backup's name,
+# compartment and tags are read from OCI), and the warning names the field without echoing the value.
+TOLERATED_VALUES: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "six-mb-display-name",
+        {"data.resourceName": "x" * (SIX_MB - 4096)},
+        "data.resourceName: String should have at most 255 characters",
+    ),
+    (
+        "compartment-id-with-a-path",
+        {"data.compartmentId": "ocid1.compartment.oc1..aaaaaaaaaaaa/../x"},
+        "data.compartmentId: not a compartment or tenancy OCID",
+    ),
+    ("tag-value-a-number", {"data.freeformTags": {"app": 1}}, "data.freeformTags.app: "),
+    (
+        "five-mb-tag-key",
+        {"data.freeformTags": {"k" * (5 * 1024 * 1024): 1}},
+        "data.freeformTags.kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk…: Input should be a valid string",
+    ),
+    ("event-time-not-a-time", {"eventTime": "yesterday"}, "eventTime: Input should be a valid datetime"),
 ]
 
 
@@ -178,15 +188,19 @@ class Served:
 
     def log_messages(self, level: str) -> list[str]:
         """The messages of the function's JSON log lines at `level` since the test began."""
-        messages = []
+        return [str(entry.get("message")) for entry in self.log_entries(level)]
+
+    def log_entries(self, level: str) -> list[dict[str, Any]]:
+        """The function's JSON log lines at `level` since the test began."""
+        entries = []
         for line in self.function.logs()[self.log_offset :].splitlines():
             try:
                 entry = json.loads(line)
             except ValueError:
                 continue
             if isinstance(entry, dict) and entry.get("level") == level:
-                messages.append(str(entry.get("message")))
-        return messages
+                entries.append(entry)
+        return entries
 
 
 @pytest.fixture(scope="module")
@@ -244,6 +258,39 @@ def test_a_hostile_body_is_rejected_with_its_reason_and_touches_no_backup(
     ping_status, ping = call(served.function, event_bytes(PING))
     assert (ping_status, ping["status"]) == (200, "ignored")
     assert "Traceback" not in served.function.logs()[served.log_offset :]
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [pytest.param(changes, says, id=name) for name, changes, says in TOLERATED_VALUES],
+)
+def test_a_hostile_value_in_a_field_never_acted_on_is_warned_about_and_the_backup_copied(
+    served: Served, changes: dict[str, Any], says: str
+) -> None:
+    standin = served.cloud.standin
+    source = standin.seed_backup(
+        kind="boot", region=HOME, compartment_id=served.cloud.principal.compartment_id, display_name="web-09"
+    )
+    event_id = str(uuid.uuid4())
+
+    status, answer = call(
+        served.function, with_changes({**changes, "data.resourceId": source, "eventID": event_id})
+    )
+
+    assert (status, answer["status"], answer["source"]) == (200, "copied", source)
+    assert [b.display_name for b in standin.backups(AWAY) if b.source_backup_id == source] == [
+        "web-09 (copy from us-phoenix-1)"
+    ]
+    [warning] = served.log_entries("WARNING")
+    assert warning["message"] == "event fields in an unexpected shape were ignored"
+    assert warning["eventId"] == event_id
+    assert any(note.startswith(says) for note in warning["oddFields"])
+    logged = served.function.logs()[served.log_offset :]
+    assert max(len(line) for line in logged.splitlines()) < 5000
+    assert len(json.dumps(answer)) < 5000
+    [notice] = served.notices()
+    assert len(notice.body) < 5000
+    standin.finish_all_copies()
 
 
 def test_a_rejected_event_whose_event_id_is_readable_is_named_by_it(served: Served) -> None:

@@ -241,3 +241,76 @@ def test_no_call_starts_in_the_time_kept_for_reporting(cloud: LocalCloud) -> Non
     with pytest.raises(TransientError, match="no time left for get in us-phoenix-1"):
         gateway.get_backup(BackupKind.BOOT, seed(cloud), HOME, Deadline.after(3.9))
     assert cloud.standin.requests == []
+
+
+# --- OCI's error table: what is retried, what is not ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "retried"),
+    [
+        pytest.param(409, "Conflict", False, id="409 Conflict: not temporary"),
+        pytest.param(409, "NotAuthorizedOrResourceAlreadyExists", False, id="409 already exists"),
+        pytest.param(409, "IncorrectState", True, id="409 IncorrectState"),
+        pytest.param(409, "ExternalServerIncorrectState", True, id="409 ExternalServerIncorrectState"),
+        pytest.param(409, "LockConflict", True, id="409 LockConflict: the SDK retries it"),
+        pytest.param(400, "LimitExceeded", False, id="400 LimitExceeded"),
+        pytest.param(429, "TooManyRequests", True, id="429"),
+        pytest.param(501, "MethodNotImplemented", False, id="501"),
+        pytest.param(503, "ServiceUnavailable", True, id="503"),
+    ],
+)
+def test_retries_follow_ocis_error_table(cloud: LocalCloud, status: int, code: str, retried: bool) -> None:
+    source_id = seed(cloud)
+    cloud.standin.script_faults([Fault("get", status, code)])
+    gateway = gateway_for(cloud, retry=no_wait())
+
+    if retried:
+        gateway.get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(30))
+    else:
+        with pytest.raises(PermanentError) as caught:
+            gateway.get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(30))
+        assert (caught.value.http_status, caught.value.code) == (status, code)
+    assert [r.status for r in cloud.standin.requests] == ([status, 200] if retried else [status])
+
+
+# --- the tag write right after a copy ----------------------------------------------------------
+
+
+def made_copy(cloud: LocalCloud, gateway: OciGateway) -> tuple[Any, Any]:
+    source = gateway.get_backup(BackupKind.VOLUME, seed(cloud, "volume"), HOME, Deadline.after(30))
+    return source, gateway.request_copy(source, request_for(source.id), Deadline.after(30))
+
+
+def test_a_tag_write_that_meets_a_copy_not_yet_visible_is_retried(cloud: LocalCloud) -> None:
+    gateway = gateway_for(cloud, retry=no_wait())
+    source, copy = made_copy(cloud, gateway)
+    cloud.standin.script_faults([Fault("update", 404, "NotAuthorizedOrNotFound", count=2)])
+
+    gateway.tag_copy(source, copy, Deadline.after(30))
+
+    assert [r.status for r in cloud.standin.requests if r.route == "update"] == [404, 404, 200]
+    assert cloud.standin.backup(copy.id).freeform_tags["backup-copy-source"] == source.id
+
+
+def test_a_tag_write_that_keeps_meeting_404_gives_up_after_a_few_tries(cloud: LocalCloud) -> None:
+    gateway = gateway_for(cloud, retry=no_wait())
+    source, copy = made_copy(cloud, gateway)
+    cloud.standin.script_faults([Fault("update", 404, "NotAuthorizedOrNotFound", count=100)])
+
+    with pytest.raises(PermanentError, match=r"'manage volume-backups'.*still not found after 4 attempts"):
+        gateway.tag_copy(source, copy, Deadline.after(30))
+
+    assert [r.status for r in cloud.standin.requests if r.route == "update"] == [404] * 4
+
+
+def test_a_404_on_anything_but_the_tag_write_is_not_retried(cloud: LocalCloud) -> None:
+    gateway = gateway_for(cloud, retry=no_wait())
+    source, _ = made_copy(cloud, gateway)
+    cloud.standin.clear_requests()
+    cloud.standin.script_faults([Fault("copy", 404, "NotAuthorizedOrNotFound")])
+
+    with pytest.raises(PermanentError):
+        gateway.request_copy(source, request_for(source.id, "eu-frankfurt-1"), Deadline.after(30))
+
+    assert [r.status for r in cloud.standin.requests] == [404]

@@ -73,6 +73,70 @@ def test_list_filters_by_compartment_state_and_name(
     assert [b.id for b in found.data] == [wanted]
 
 
+def test_the_lifecycle_state_filter_ignores_case(
+    make_client: ClientFactory, seed: SeedFactory, principal: ResourcePrincipal
+) -> None:
+    # The SDK's list_*_backups docs: "The state value is case-insensitive." The SDK itself only
+    # sends the upper-case values, so the request goes out through its base client.
+    wanted = seed("volume")
+    seed("volume", lifecycle_state="FAULTY")
+    client = make_client()
+
+    found = client.base_client.call_api(
+        resource_path="/volumeBackups",
+        method="GET",
+        query_params={"compartmentId": principal.compartment_id, "lifecycleState": "available"},
+        header_params={"accept": "application/json"},
+        response_type="list[VolumeBackup]",
+    )
+
+    assert [b.id for b in found.data] == [wanted]
+
+
+def test_sorting_by_display_name_is_case_sensitive(
+    make_client: ClientFactory, seed: SeedFactory, principal: ResourcePrincipal
+) -> None:
+    # The same docs: "The DISPLAYNAME sort order is case sensitive."
+    for name in ("beta", "Alpha", "alpha", "Beta"):
+        seed(display_name=name)
+
+    found = make_client().list_boot_volume_backups(principal.compartment_id, sort_by="DISPLAYNAME")
+
+    assert [b.display_name for b in found.data] == ["Alpha", "Beta", "alpha", "beta"]
+
+
+def test_a_locked_backup_is_not_deleted(
+    standin: StandIn, make_client: ClientFactory, seed: SeedFactory
+) -> None:
+    retained = seed(is_retention_lock_enabled=True)
+    protected = seed(is_prevent_deletion_enabled=True)
+    client = make_client()
+
+    refusals = []
+    for backup_id in (retained, protected):
+        with pytest.raises(oci.exceptions.ServiceError) as refused:
+            client.delete_boot_volume_backup(backup_id)
+        refusals.append((refused.value.status, refused.value.code))
+
+    assert refusals == [(409, "Conflict")] * 2
+    assert client.get_boot_volume_backup(retained).data.is_retention_lock_enabled is True
+    assert client.get_boot_volume_backup(protected).data.is_prevent_deletion_enabled is True
+    assert {standin.backup(i).lifecycle_state for i in (retained, protected)} == {"AVAILABLE"}
+
+
+def test_the_deletion_lock_refusal_is_configurable(
+    standin: StandIn, make_client: ClientFactory, seed: SeedFactory
+) -> None:
+    # Its status, code and message are undocumented.
+    standin.set_deletion_lock_refusal(400, "InvalidParameter", "Backup has prevent-deletion enabled")
+
+    with pytest.raises(oci.exceptions.ServiceError) as refused:
+        make_client().delete_boot_volume_backup(seed(is_prevent_deletion_enabled=True))
+
+    assert (refused.value.status, refused.value.code) == (400, "InvalidParameter")
+    assert refused.value.message.startswith("Backup has prevent-deletion enabled")
+
+
 def test_list_pages_through_every_backup(
     standin: StandIn, make_client: ClientFactory, seed: SeedFactory, principal: ResourcePrincipal
 ) -> None:

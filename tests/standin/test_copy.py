@@ -58,7 +58,7 @@ def _copy(client: Any, backup_id: str, destination: str = AWAY, **kwargs: Any) -
 
 
 @pytest.mark.parametrize("case", KINDS, ids=[case.kind for case in KINDS])
-def test_copy_creates_an_untagged_backup_in_the_destination_region(
+def test_copy_creates_a_backup_in_the_destination_region(
     standin: StandIn, make_client: ClientFactory, seed: SeedFactory, case: KindCase
 ) -> None:
     source_id = seed(case.kind, freeform_tags={"app": "web"}, defined_tags={"ops": {"tier": "1"}})
@@ -75,13 +75,53 @@ def test_copy_creates_an_untagged_backup_in_the_destination_region(
     assert new.id.startswith(f"ocid1.{case.ocid_type}.oc1.iad.")
     assert (new.lifecycle_state, new.display_name) == ("CREATING", "web-01 DR")
     assert getattr(new, case.source_attribute) == source_id
-    assert (new.freeform_tags, new.defined_tags) == ({}, {})
     fetched = getattr(make_client(AWAY), case.get)(new.id).data
     assert fetched.id == new.id
     if case.kind != "volume_group":
         assert fetched.kms_key_id == key
     assert [b.id for b in standin.backups(AWAY, case.kind)] == [new.id]
     assert [b.id for b in standin.backups(HOME, case.kind)] == [source_id]
+
+
+@pytest.mark.parametrize("every_kind", [False, True])
+@pytest.mark.parametrize("case", KINDS, ids=[case.kind for case in KINDS])
+def test_a_volume_copy_carries_its_source_tags_and_the_other_kinds_as_switched(
+    standin: StandIn, make_client: ClientFactory, seed: SeedFactory, case: KindCase, every_kind: bool
+) -> None:
+    # OCI documents tag copying for volume backups; for boot volume and volume group backups it is
+    # unconfirmed, so the stand-in has a switch.
+    standin.set_tag_copying(every_kind=every_kind)
+    tags = ({"app": "web"}, {"ops": {"tier": "1"}})
+    source_id = seed(case.kind, freeform_tags=tags[0], defined_tags=tags[1])
+
+    new = getattr(make_client(HOME), case.copy)(source_id, case.details(destination_region=AWAY)).data
+
+    tagged = case.kind == "volume" or every_kind
+    assert (new.freeform_tags, new.defined_tags) == (tags if tagged else ({}, {}))
+
+
+def test_a_marketplace_images_boot_volume_backup_is_not_copied(
+    standin: StandIn, make_client: ClientFactory, seed: SeedFactory
+) -> None:
+    with pytest.raises(oci.exceptions.ServiceError) as refused:
+        _copy(make_client(), seed(marketplace_image=True))
+
+    assert (refused.value.status, refused.value.code) == (400, "InvalidParameter")
+    assert "Marketplace" in refused.value.message
+    assert standin.backups(AWAY) == []
+
+
+def test_the_marketplace_refusal_is_configurable(
+    standin: StandIn, make_client: ClientFactory, seed: SeedFactory
+) -> None:
+    # Its status, code and message are undocumented.
+    standin.set_marketplace_refusal(409, "Conflict", "Cannot copy a boot volume from an image listing")
+
+    with pytest.raises(oci.exceptions.ServiceError) as refused:
+        _copy(make_client(), seed(marketplace_image=True))
+
+    assert (refused.value.status, refused.value.code) == (409, "Conflict")
+    assert refused.value.message.startswith("Cannot copy a boot volume from an image listing")
 
 
 def test_copy_without_a_name_takes_the_source_name(make_client: ClientFactory, seed: SeedFactory) -> None:
@@ -154,6 +194,27 @@ def test_retry_token_reused_for_another_backup_is_refused(
 
     assert (refused.value.status, refused.value.code) == (409, "InvalidatedRetryToken")
     assert len(standin.backups(AWAY)) == 1
+
+
+@pytest.mark.parametrize("listed", [True, False], ids=["still listed", "no longer listed"])
+def test_a_retry_token_whose_copy_was_deleted_is_invalidated(
+    standin: StandIn, make_client: ClientFactory, seed: SeedFactory, listed: bool
+) -> None:
+    source_id = seed()
+    client = make_client()
+    first = _copy(client, source_id, opc_retry_token="event-1").data
+    standin.finish_copy(first.id)
+    make_client(AWAY).delete_boot_volume_backup(first.id)
+    if not listed:
+        standin.forget_backup(first.id)
+
+    with pytest.raises(oci.exceptions.ServiceError) as refused:
+        _copy(client, source_id, opc_retry_token="event-1")
+    fresh = _copy(client, source_id, opc_retry_token="event-2").data
+
+    assert (refused.value.status, refused.value.code) == (409, "InvalidatedRetryToken")
+    assert first.id in refused.value.message
+    assert fresh.id != first.id
 
 
 def test_failed_copy_is_not_remembered_under_its_retry_token(

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from backup_copy.backups import MARKER_TAG, BackupCopy, BackupKind, retry_token
+from backup_copy.backups import MARKER_TAG, VOLUME_TAG, BackupCopy, BackupKind, retry_token
 from backup_copy.copying import copy_event
 from backup_copy.deadline import Deadline
 from backup_copy.errors import ConfigurationError, PermanentError, TransientError
@@ -205,6 +205,23 @@ def test_a_copy_is_never_copied_again(config: Config, store: FakeGateway) -> Non
     assert store.copy_requests == []
 
 
+@pytest.mark.parametrize("kind", [BackupKind.BOOT, BackupKind.VOLUME])
+def test_a_member_of_a_volume_group_backup_is_ignored_naming_the_group(
+    config: Config, store: FakeGateway, kind: BackupKind
+) -> None:
+    event = boot_event() if kind is BackupKind.BOOT else volume_event()
+    group = "ocid1.volumegroupbackup.oc1.phx.abyhqljrgroupofmembersxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+    member = store.backups[event.data.resource_id]
+    store.add_backup(replace(member, volume_group_backup_id=group))
+    outcome = copy_event(event, load_settings(config), store, deadline())
+    assert outcome.status is Status.IGNORED
+    assert outcome.reason == (
+        f"this {kind.label} belongs to volume group backup {group}; copying the group copies it"
+    )
+    assert store.copy_requests == []
+    assert store.calls == ["get us-phoenix-1"]
+
+
 def test_a_faulty_source_fails_without_a_copy_request(config: Config, store: FakeGateway) -> None:
     store.add_source(boot_event().data.resource_id, state="FAULTY")
     with pytest.raises(PermanentError, match="FAULTY"):
@@ -212,10 +229,25 @@ def test_a_faulty_source_fails_without_a_copy_request(config: Config, store: Fak
     assert store.copy_requests == []
 
 
-def test_a_source_still_being_created_is_a_transient_failure(config: Config, store: FakeGateway) -> None:
-    store.add_source(boot_event().data.resource_id, state="CREATING")
-    with pytest.raises(TransientError, match="not yet AVAILABLE"):
+@pytest.mark.parametrize("state", ["REQUEST_RECEIVED", "CREATING", "COMMITTED"])
+def test_a_source_still_being_created_is_a_transient_failure(
+    config: Config, store: FakeGateway, state: str
+) -> None:
+    # COMMITTED: a volume group backup between CREATING and AVAILABLE.
+    store.add_source(boot_event().data.resource_id, state=state)
+    with pytest.raises(TransientError, match=f"the backup is {state}, not yet AVAILABLE"):
         copy_event(boot_event(), load_settings(config), store, deadline())
+    assert store.copy_requests == []
+
+
+def test_a_committed_volume_group_copy_counts_as_a_copy(config: Config, store: FakeGateway) -> None:
+    config["DESTINATION_REGIONS"] = "us-ashburn-1"
+    source = volume_event().data.resource_id
+    store.copies[f"{source}|us-ashburn-1"] = [BackupCopy("us-ashburn-1", "ocid1.committed", "COMMITTED")]
+    outcome = copy_event(volume_event(), load_settings(config), store, deadline())
+    assert outcome.status is Status.ALREADY_COPIED
+    assert [(c.id, c.state) for c in outcome.copies] == [("ocid1.committed", "COMMITTED")]
+    assert store.copy_requests == []
 
 
 def test_the_source_region_as_destination_is_refused(config: Config, store: FakeGateway) -> None:
@@ -254,6 +286,20 @@ def test_each_copy_gets_the_source_tags_and_the_marker(config: Config, store: Fa
     for _, freeform, defined in store.tagged:
         assert freeform == {"app": "web", MARKER_TAG: source}
         assert defined == {"Operations": {"CostCenter": "42"}}
+
+
+@pytest.mark.parametrize("volume", ["ocid1.volume.oc1.phx.thesource", None])
+def test_the_markers_on_a_copy_are_always_the_sources_own(store: FakeGateway, volume: str | None) -> None:
+    # The source's own tags may carry marker keys (set by hand, or copied by OCI from elsewhere):
+    # they must never name another source, or another volume, on this source's copies.
+    source = replace(
+        store.backups[volume_event().data.resource_id],
+        volume_id=volume,
+        freeform_tags={"app": "web", MARKER_TAG: "ocid1.other", VOLUME_TAG: "ocid1.volume.oc1.phx.other"},
+    )
+    freeform, _ = source.copy_tags()
+    expected = {"app": "web", MARKER_TAG: source.id} | ({VOLUME_TAG: volume} if volume else {})
+    assert freeform == expected
 
 
 def test_a_redelivery_tags_a_copy_whose_tags_were_not_set(config: Config, store: FakeGateway) -> None:

@@ -199,7 +199,7 @@ def test_an_old_faulty_copy_is_chosen(age: float, expected: set[str]) -> None:
     assert chosen(found) == expected
 
 
-@pytest.mark.parametrize("state", ["CREATING", "REQUEST_RECEIVED"])
+@pytest.mark.parametrize("state", ["CREATING", "REQUEST_RECEIVED", "COMMITTED"])
 def test_a_copy_still_being_made_is_never_chosen(state: str) -> None:
     found = copies([("avail1", 1, "AVAILABLE"), ("making40", 40, state), ("avail50", 50, "AVAILABLE")])
     assert chosen(found) == {"avail50"}
@@ -232,8 +232,16 @@ def test_copies_without_a_volume_tag_are_grouped_by_their_source() -> None:
     # Every copy names a source of its own here, so each is its source's newest AVAILABLE.
     assert chosen(found) == set()
     same_source = {**found[1].freeform_tags, MARKER_TAG: "source-of-s1-new"}
-    found[1] = replace(found[1], freeform_tags=same_source)
+    found[1] = replace(found[1], freeform_tags=same_source, source_backup_id="source-of-s1-new")
     assert chosen(found) == {"s1-old"}
+
+
+def test_a_copy_whose_marker_names_another_source_is_never_deleted() -> None:
+    # OCI copies a volume backup's tags with it: a copy someone made of one of this function's copies
+    # arrives with that copy's marker, which names a source other than its own.
+    theirs = replace(copy("theirs", 90), source_backup_id="one-of-our-copies")
+    found = [copy("ours-new", 1), copy("ours-old", 40), theirs]
+    assert chosen(found) == {"ours-old"}
 
 
 # --- expire: what is deleted, and what is reported ---------------------------------------------

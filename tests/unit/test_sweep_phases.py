@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -287,6 +288,7 @@ def test_catch_up_copies_a_source_only_where_it_lacks_a_live_copy(
         pytest.param(None, [AWAY], [FAR], id="no copy anywhere: the first, the other waits"),
         pytest.param("CREATING", [], [FAR], id="a copy in flight: the other waits"),
         pytest.param("REQUEST_RECEIVED", [], [FAR], id="a copy requested: the other waits"),
+        pytest.param("COMMITTED", [], [FAR], id="a copy committed, not yet available: the other waits"),
         pytest.param("AVAILABLE", [FAR], [], id="the first copy finished: the other"),
     ],
 )
@@ -305,6 +307,31 @@ def test_catch_up_copies_a_boot_backup_to_one_destination_at_a_time(
         ("it", region, "vol-1", it.time_created) for region in queued_for
     ]
     assert (caught_up.failures, caught_up.left) == ((), ())
+
+
+def test_a_volume_group_backup_is_copied_once_and_its_members_never_on_their_own() -> None:
+    group = source("group", kind=BackupKind.VOLUME_GROUP, volume="vg-1")
+    members = [
+        replace(source(name, kind=kind, volume=f"vol-{name}"), volume_group_backup_id="group")
+        for name, kind in (("boot-member", BackupKind.BOOT), ("data-member", BackupKind.VOLUME))
+    ]
+    gateway = store(group, *members)
+    estate = list_estate(settings(), gateway, HOME, plenty(gateway), NOW)
+    caught_up = catch_up(settings(), gateway, estate, plenty(gateway), NOW)
+    assert [s.id for s in estate.sources] == ["group"]
+    assert requested(gateway) == [("group", AWAY)]
+    assert [c.source for c in caught_up.copied] == ["group"]
+
+
+def test_a_committed_copy_is_in_flight_for_the_cap() -> None:
+    busy = source("busy", kind=BackupKind.VOLUME_GROUP, volume="vg-1", hours=3)
+    waiting = source("waiting", kind=BackupKind.VOLUME, volume="vol-2")
+    gateway = store(busy, copy_of(busy, state="COMMITTED"), waiting)
+    configured = settings(SWEEP_MAX_COPIES_IN_FLIGHT="1")
+    estate = list_estate(configured, gateway, HOME, plenty(gateway), NOW)
+    caught_up = catch_up(configured, gateway, estate, plenty(gateway), NOW)
+    assert requested(gateway) == []
+    assert [(q.source, q.region) for q in caught_up.queued] == [("waiting", AWAY)]
 
 
 def test_the_made_copies_are_what_a_listing_would_show() -> None:
