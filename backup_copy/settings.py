@@ -187,6 +187,20 @@ class Settings(NoticeSettings):
             raise ValueError(f"DESTINATION_KMS_KEY_IDS names {', '.join(strays)}, not in DESTINATION_REGIONS")
         return self
 
+    @model_validator(mode="after")
+    def _lookback_within_retention(self) -> Settings:
+        # The sweep copies every backup taken within the look-back that lacks a copy, and retention
+        # deletes copies of backups taken before RETENTION_DAYS: a look-back reaching further back
+        # would re-copy, every sweep, what retention has just deleted.
+        if self.retention_days is not None and self.sweep_lookback_hours > self.retention_days * 24:
+            days = self.retention_days
+            raise ValueError(
+                f"SWEEP_LOOKBACK_HOURS ({self.sweep_lookback_hours:g}) is longer than RETENTION_DAYS "
+                f"({days:g} day{'' if days == 1 else 's'} = {days * 24:g} h): the sweep would re-copy "
+                "what retention deletes"
+            )
+        return self
+
     @property
     def sweep_source_region(self) -> str | None:
         """Where the sweep looks for backups: SWEEP_REGION, else the function's own region."""

@@ -193,3 +193,46 @@ def test_a_typed_value_of_the_wrong_shape_is_named_by_its_key(config: Config) ->
     config_with_number: dict[str, object] = {**config, "DESTINATION_REGIONS": 42}
     with pytest.raises(ConfigurationError, match="DESTINATION_REGIONS: a comma-separated list"):
         load_settings(config_with_number)
+
+
+@pytest.mark.parametrize(
+    ("lookback", "days", "expected"),
+    [
+        pytest.param(
+            "72",
+            "1",
+            "SWEEP_LOOKBACK_HOURS (72) is longer than RETENTION_DAYS (1 day = 24 h): "
+            "the sweep would re-copy what retention deletes",
+            id="72 h look-back, 1 day of retention",
+        ),
+        pytest.param(
+            "24.5",
+            "0.5",
+            "SWEEP_LOOKBACK_HOURS (24.5) is longer than RETENTION_DAYS (0.5 days = 12 h)",
+            id="24.5 h look-back, half a day of retention",
+        ),
+    ],
+)
+def test_a_look_back_longer_than_retention_is_refused_naming_both_keys(
+    config: Config, lookback: str, days: str, expected: str
+) -> None:
+    config["SWEEP_LOOKBACK_HOURS"] = lookback
+    config["RETENTION_DAYS"] = days
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(config)
+    assert expected in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("lookback", "days"),
+    [
+        pytest.param("24", "1", id="as long as retention"),
+        pytest.param("72", "30", id="shorter than retention"),
+        pytest.param("2000", None, id="no retention"),
+    ],
+)
+def test_a_look_back_within_retention_is_accepted(config: Config, lookback: str, days: str | None) -> None:
+    config["SWEEP_LOOKBACK_HOURS"] = lookback
+    if days is not None:
+        config["RETENTION_DAYS"] = days
+    assert load_settings(config).sweep_lookback_hours == float(lookback)
