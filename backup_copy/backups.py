@@ -53,6 +53,9 @@ GONE_STATES = frozenset({"TERMINATING", "TERMINATED"})
 MARKER_TAG = "backup-copy-source"
 # And the volume (or volume group) the source was taken of: retention keeps copies per volume.
 VOLUME_TAG = "backup-copy-volume"
+# And which deployment made it (Settings.deployment): several deployments, one per source region,
+# may copy into one destination, and each may delete only its own copies.
+DEPLOYMENT_TAG = "backup-copy-deployment"
 MAX_RETRY_TOKEN = 64
 
 
@@ -78,9 +81,9 @@ class Backup:
         """Whether OCI made this backup by copying another one."""
         return self.source_backup_id is not None
 
-    def copy_tags(self) -> tuple[dict[str, str], dict[str, dict[str, object]]]:
-        """The tags every copy of this backup carries: the source's own, plus the markers."""
-        freeform = {**self.freeform_tags, MARKER_TAG: self.id}
+    def copy_tags(self, deployment: str) -> tuple[dict[str, str], dict[str, dict[str, object]]]:
+        """The tags a copy of this backup made by `deployment` carries: the source's own, plus the markers."""
+        freeform = {**self.freeform_tags, MARKER_TAG: self.id, DEPLOYMENT_TAG: deployment}
         if self.volume_id:
             freeform[VOLUME_TAG] = self.volume_id
         return freeform, {namespace: dict(values) for namespace, values in self.defined_tags.items()}

@@ -232,15 +232,15 @@ class OciGateway:
             display_name=response.data.display_name,
         )
 
-    def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline) -> None:
-        """Set the source's tags and the marker on the copy, in the copy's region.
+    def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline, *, deployment: str) -> None:
+        """Set the source's tags and the markers (naming `deployment`) on the copy, in the copy's region.
 
         The copy API has no tag field, and whether OCI carries tags over is unconfirmed, so they
         are always written here; an update replaces the copy's tag sets with these.
         """
         api = _APIS[source.kind]
         client = self._client("iaas", copy.region)
-        freeform, defined = source.copy_tags()
+        freeform, defined = source.copy_tags(deployment)
         self._call(
             client,
             "tag",

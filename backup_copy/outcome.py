@@ -144,6 +144,8 @@ class SweepReport:
     expired: tuple[Expiry, ...] = ()
     rpo: tuple[RpoLine, ...] = ()
     notes: tuple[str, ...] = ()
+    # Copies left untagged (tags not set, or found without the marker): retention never deletes them.
+    warnings: tuple[SourceFailure, ...] = ()
 
     @property
     def flagged(self) -> tuple[RpoLine, ...]:

@@ -22,6 +22,8 @@ DEFAULT_DISPLAY_NAME_TEMPLATE = "{name} (copy from {source_region})"
 # What a display name template may use; anything else is refused when the config is read.
 DISPLAY_NAME_FIELDS = frozenset({"name", "source_region", "destination_region", "source_id", "kind"})
 MAX_DISPLAY_NAME = 255
+# OCI's longest freeform tag value.
+MAX_TAG_VALUE = 256
 SOURCE_TYPES = frozenset({"MANUAL", "SCHEDULED"})
 
 
@@ -68,6 +70,10 @@ class Settings(NoticeSettings):
     sweep_region: str | None = None
     # Set by OCI Functions: the function's own region, the sweep's source region by default.
     oci_resource_principal_region: str | None = None
+    # This deployment's identity on its copies (see `deployment`); FN_FN_ID is set by OCI Functions
+    # ("Environment Variables Populated by OCI Functions": the function's OCID).
+    deployment_name: str | None = Field(default=None, max_length=MAX_TAG_VALUE)
+    fn_fn_id: str | None = None
     # OCI allows up to ten concurrent copies per tenancy from a source region ("Copying a Boot Volume
     # Backup Between Regions", Limitations): the sweep starts no more than this many at once.
     sweep_max_copies_in_flight: int = Field(default=10, ge=1, le=100)
@@ -148,6 +154,11 @@ class Settings(NoticeSettings):
             raise ValueError(f"{value!r} is not an OCI region identifier")
         return value.strip().lower()
 
+    @field_validator("deployment_name", "fn_fn_id", mode="before")
+    @classmethod
+    def _unset_name(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("retention_days", mode="before")
     @classmethod
     def _unset_retention(cls, value: object) -> object:
@@ -205,6 +216,20 @@ class Settings(NoticeSettings):
     def sweep_source_region(self) -> str | None:
         """Where the sweep looks for backups: SWEEP_REGION, else the function's own region."""
         return self.sweep_region or self.oci_resource_principal_region
+
+    @property
+    def deployment(self) -> str:
+        """This deployment's identity, written on every copy it makes: retention deletes no other copy.
+
+        DEPLOYMENT_NAME when set; else the function's OCID (FN_FN_ID), unique to the function;
+        else, outside OCI Functions, backup-copy-<sweep source region>.
+        """
+        if self.deployment_name:
+            return self.deployment_name.strip()
+        if self.fn_fn_id:
+            return self.fn_fn_id
+        region = self.sweep_source_region
+        return f"backup-copy-{region}" if region else "backup-copy"
 
     def display_name(
         self, *, name: str, source_region: str, destination_region: str, source_id: str, kind: str

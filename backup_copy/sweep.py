@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from backup_copy.backups import (
     IN_FLIGHT_STATES,
     LIVE_COPY_STATES,
+    MARKER_TAG,
+    VOLUME_TAG,
     Backup,
     BackupCopy,
     BackupKind,
@@ -63,6 +65,8 @@ class CatchUp:
     left: tuple[str, ...] = ()
     made: tuple[Backup, ...] = ()
     queued: tuple[QueuedCopy, ...] = ()
+    # Tags not set on a copy this sweep made, or a live copy found unmarked: it is never deleted.
+    warnings: tuple[SourceFailure, ...] = ()
 
 
 def run_sweep(settings: Settings, store: BackupStore, deadline: Deadline, now: datetime) -> SweepOutcome:
@@ -95,6 +99,7 @@ def run_sweep(settings: Settings, store: BackupStore, deadline: Deadline, now: d
         failures=estate.failures + caught_up.failures + retention.failures,
         left=caught_up.left,
         queued=caught_up.queued,
+        warnings=caught_up.warnings,
         expired=retention.expired,
         rpo=rpo_lines(settings, copies, estate.sources, gone, now, queued=caught_up.queued),
         notes=notes + retention.notes,
@@ -173,7 +178,12 @@ def catch_up(
             for region in regions:
                 run.pair(source, region, volume)
     return CatchUp(
-        tuple(run.copied), tuple(run.failures), tuple(run.left), tuple(run.made), tuple(run.queued)
+        tuple(run.copied),
+        tuple(run.failures),
+        tuple(run.left),
+        tuple(run.made),
+        tuple(run.queued),
+        tuple(run.warnings),
     )
 
 
@@ -193,6 +203,7 @@ class _QueueRun:
     made: list[Backup] = field(default_factory=list)
     queued: list[QueuedCopy] = field(default_factory=list)
     left: list[str] = field(default_factory=list)
+    warnings: list[SourceFailure] = field(default_factory=list)
 
     def pair(self, source: Backup, region: str, volume: str) -> None:
         """Request the copy of `source` to `region` if OCI's limits allow it now; else queue it."""
@@ -207,6 +218,8 @@ class _QueueRun:
         result = copy_to(region, source, self.settings, self.store, self.deadline, hold=False)
         if result.failure is not None:
             self.failures.append(SourceFailure(source.id, result.failure))
+        if result.warning is not None:
+            self.warnings.append(SourceFailure(source.id, result.warning))
         if result.waiting is not None:
             self.queued.append(
                 QueuedCopy(source.id, region, volume, source.time_created, result.waiting.reason)
@@ -226,8 +239,9 @@ class _QueueRun:
             )
             self.copied.append(SourceCopy(source.id, copy, faulty))
         # A copy the listing did not show (just made, or made since the listing) joins it, so the
-        # limits, retention and the RPO report see it.
-        self.made.append(_as_listed(source, copy, self.now, ours=result.made))
+        # limits, retention and the RPO report see it; as ours only if our request made and tagged it.
+        tagged = result.made and result.warning is None
+        self.made.append(_as_listed(source, copy, self.now, by=self.settings.deployment if tagged else None))
         if copy.state in IN_FLIGHT_STATES:
             self.in_flight[volume] += 1
             self.running += 1
@@ -370,13 +384,19 @@ def _complete(copies: Copies, source: Backup, settings: Settings) -> bool:
     )
 
 
-def _as_listed(source: Backup, copy: BackupCopy, now: datetime, *, ours: bool) -> Backup:
+def _as_listed(source: Backup, copy: BackupCopy, now: datetime, *, by: str | None) -> Backup:
     """A copy the listing missed, as the next listing would show it (for retention and the report).
 
-    Only a copy this sweep's own request returned, or one already marked, carries the marker: a
-    copy someone else made stays unmarked, so retention never deletes it.
+    Only a copy this sweep's own request returned and tagged (`by` names the deployment) carries
+    every marker. A found copy the lookup saw marked keeps the marker, but who made it is unknown
+    here, so retention leaves it to a later listing; a copy someone else made stays unmarked.
     """
-    freeform = source.copy_tags()[0] if ours or copy.marked else {}
+    if by is not None:
+        freeform = source.copy_tags(by)[0]
+    elif copy.marked:
+        freeform = {MARKER_TAG: source.id, **({VOLUME_TAG: source.volume_id} if source.volume_id else {})}
+    else:
+        freeform = {}
     return Backup(
         id=str(copy.id),
         kind=source.kind,

@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
-from backup_copy.backups import MARKER_TAG, VOLUME_TAG, Backup, BackupCopy, BackupKind, CopyRequest
+from backup_copy.backups import (
+    DEPLOYMENT_TAG,
+    MARKER_TAG,
+    VOLUME_TAG,
+    Backup,
+    BackupCopy,
+    BackupKind,
+    CopyRequest,
+)
 from backup_copy.deadline import Deadline
 from backup_copy.handler import handle
 from backup_copy.ports import Gateway
@@ -19,6 +27,7 @@ from backup_copy.sweep import SWEEP_RESERVE_SECONDS, run_sweep
 from devkit.fdk_process import FdkProcess
 from devkit.local import LocalCloud
 from devkit.standin import make_ocid
+from tests.events import event_bytes, event_json
 
 HOME, AWAY = "us-phoenix-1", "us-ashburn-1"
 SWEEP = b'{"action": "sweep"}'
@@ -236,8 +245,8 @@ class SlowDeletes:
     def request_copy(self, source: Backup, request: CopyRequest, deadline: Deadline) -> BackupCopy:
         return self.gateway.request_copy(source, request, deadline)
 
-    def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline) -> None:
-        self.gateway.tag_copy(source, copy, deadline)
+    def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline, *, deployment: str) -> None:
+        self.gateway.tag_copy(source, copy, deadline, deployment=deployment)
 
     def list_backups(
         self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline
@@ -262,3 +271,64 @@ def test_retention_stops_before_the_deadline_and_leaves_the_rest(sweeping: Local
     assert "time ran out during retention: the next sweep deletes the rest" in outcome.report.notes
     deleted = [b.id for b in sweeping.standin.backups(AWAY) if b.lifecycle_state == "TERMINATED"]
     assert deleted == [outcome.report.expired[0].id]
+
+
+def test_a_copy_made_by_hand_under_the_functions_own_name_is_never_tagged_or_deleted(
+    cloud: LocalCloud,
+) -> None:
+    # DISPLAY_NAME_TEMPLATE={name}: a copy made by hand in the console bears the name the function
+    # would give. Its event is redelivered, then a sweep with retention runs.
+    event = event_json("boot-volume-backup-end.json")
+    compartment = event["data"]["compartmentId"]
+    volume = event["data"]["additionalDetails"]["volumeId"]
+    source = cloud.seed_from_event(event, time_created=ago(days=40))
+    assert source is not None
+    name = event["data"]["resourceName"]
+    by_hand = cloud.standin.seed_backup(
+        kind="boot",
+        region=AWAY,
+        compartment_id=compartment,
+        display_name=name,
+        source_backup_id=source,
+        time_created=ago(days=39),
+        freeform_tags=dict(event["data"]["freeformTags"]),
+    )
+    # A newer backup of the volume with the function's own copy: the hand copy is neither the
+    # newest nor the newest AVAILABLE, so only the missing marker keeps retention off it.
+    newer = cloud.standin.seed_backup(
+        kind="boot",
+        region=HOME,
+        compartment_id=compartment,
+        display_name=name,
+        parent_id=volume,
+        time_created=ago(days=2),
+    )
+    ours = {MARKER_TAG: newer, VOLUME_TAG: volume, DEPLOYMENT_TAG: f"backup-copy-{HOME}"}
+    cloud.standin.seed_backup(
+        kind="boot",
+        region=AWAY,
+        compartment_id=compartment,
+        display_name=name,
+        source_backup_id=newer,
+        time_created=ago(days=2),
+        freeform_tags=ours,
+    )
+    env = cloud.function_env(
+        AWAY,
+        DISPLAY_NAME_TEMPLATE="{name}",
+        SWEEP_COMPARTMENT_IDS=compartment,
+        RETENTION_DAYS="30",
+    )
+    with FdkProcess(env) as running:
+        redelivered = json.loads(running.invoke(event_bytes("boot-volume-backup-end.json")).body)
+        swept = json.loads(running.invoke(SWEEP, timeout=60).body)
+
+    hand_copy = cloud.standin.backup(by_hand)
+    assert (hand_copy.lifecycle_state, dict(hand_copy.freeform_tags)) == (
+        "AVAILABLE",
+        {"app": "web", "env": "prod"},
+    )
+    assert [r for r in cloud.standin.requests if r.route == "update" and r.resource_id == by_hand] == []
+    assert (swept["status"], swept["sweep"]["expired"]) == ("already_copied", [])
+    assert redelivered["status"] == "already_copied"
+    assert [(w["region"], w["class"]) for w in redelivered["warnings"]] == [(AWAY, "unmarked")]

@@ -236,3 +236,47 @@ def test_a_look_back_within_retention_is_accepted(config: Config, lookback: str,
     if days is not None:
         config["RETENTION_DAYS"] = days
     assert load_settings(config).sweep_lookback_hours == float(lookback)
+
+
+FUNCTION_ID = "ocid1.fnfunc.oc1.phx.aaaaaaaafunctionforbackupcopyxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+
+
+@pytest.mark.parametrize(
+    ("keys", "deployment"),
+    [
+        pytest.param(
+            {"DEPLOYMENT_NAME": " dr-from-phoenix ", "FN_FN_ID": FUNCTION_ID},
+            "dr-from-phoenix",
+            id="DEPLOYMENT_NAME first",
+        ),
+        pytest.param(
+            {"FN_FN_ID": FUNCTION_ID, "SWEEP_REGION": "us-phoenix-1"},
+            FUNCTION_ID,
+            id="else the function's OCID",
+        ),
+        pytest.param(
+            {"DEPLOYMENT_NAME": "", "SWEEP_REGION": "us-phoenix-1"},
+            "backup-copy-us-phoenix-1",
+            id="else the sweep region",
+        ),
+        pytest.param(
+            {"OCI_RESOURCE_PRINCIPAL_REGION": "uk-london-1"},
+            "backup-copy-uk-london-1",
+            id="else its own region",
+        ),
+        pytest.param({}, "backup-copy", id="no region known"),
+    ],
+)
+def test_the_deployment_is_deployment_name_else_the_function_else_the_region(
+    config: Config, keys: dict[str, str], deployment: str
+) -> None:
+    config.update(keys)
+    assert load_settings(config).deployment == deployment
+
+
+def test_a_deployment_name_longer_than_a_tag_value_is_refused(config: Config) -> None:
+    config["DEPLOYMENT_NAME"] = "d" * 257
+    with pytest.raises(
+        ConfigurationError, match="DEPLOYMENT_NAME: String should have at most 256 characters"
+    ):
+        load_settings(config)

@@ -6,7 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backup_copy.backups import MARKER_TAG, VOLUME_TAG, Backup, BackupCopy, BackupKind, RegionFailure
+from backup_copy.backups import (
+    DEPLOYMENT_TAG,
+    MARKER_TAG,
+    VOLUME_TAG,
+    Backup,
+    BackupCopy,
+    BackupKind,
+    RegionFailure,
+)
 from backup_copy.deadline import Deadline
 from backup_copy.errors import ConfigurationError, PermanentError, TransientError
 from backup_copy.outcome import Expiry, RpoLine, SourceCopy, SourceFailure, Status, SweepReport
@@ -321,8 +329,28 @@ def test_the_made_copies_are_what_a_listing_would_show() -> None:
         COMPARTMENT,
     )
     assert (made.lifecycle_state, made.source_backup_id, made.volume_id) == ("CREATING", "it", "vol-1")
-    assert made.freeform_tags == {"app": "web", MARKER_TAG: "it", VOLUME_TAG: "vol-1"}
+    assert made.freeform_tags == {
+        "app": "web",
+        MARKER_TAG: "it",
+        VOLUME_TAG: "vol-1",
+        DEPLOYMENT_TAG: f"backup-copy-{HOME}",
+    }
     assert made.time_created == NOW
+
+
+def test_a_copy_whose_tags_were_not_set_is_a_warning_and_is_not_taken_for_ours() -> None:
+    gateway = store(source("it", volume="vol-1"))
+    gateway.fail_tag = TransientError("throttled", operation="tag", region=AWAY)
+    estate = list_estate(settings(), gateway, HOME, plenty(gateway), NOW)
+    caught_up = catch_up(settings(), gateway, estate, plenty(gateway), NOW)
+    warning = SourceFailure("it", RegionFailure(AWAY, "tags not set: throttled", "tags"))
+    assert ([c.source for c in caught_up.copied], caught_up.warnings) == (["it"], (warning,))
+    assert [b.freeform_tags for b in caught_up.made] == [{}]
+    gateway = store(source("it", volume="vol-1"))
+    gateway.fail_tag = TransientError("throttled", operation="tag", region=AWAY)
+    outcome = run_sweep(settings(), gateway, plenty(gateway), NOW)
+    assert outcome.report is not None
+    assert outcome.report.warnings == (warning,)
 
 
 def test_a_live_copy_the_listing_missed_is_made_but_not_copied_again() -> None:
