@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from backup_copy.backups import (
+    GONE_STATES,
     IN_FLIGHT_STATES,
     LIVE_COPY_STATES,
     MARKER_TAG,
@@ -35,7 +36,7 @@ from backup_copy.outcome import (
     SweepReport,
 )
 from backup_copy.ports import BackupStore
-from backup_copy.retention import RetentionResult, expire, marked, volume_of
+from backup_copy.retention import Original, RetentionResult, Scope, data_order, expire
 from backup_copy.settings import Settings
 
 # Time kept back from the deadline to finish the report and publish it.
@@ -52,8 +53,8 @@ class Estate:
     sources: tuple[Backup, ...]
     copies: Copies
     failures: tuple[SourceFailure, ...] = ()
-    # Every original in the source region, in the window or not, by id: the volume it was taken of.
-    volumes: Mapping[str, str] = field(default_factory=dict)
+    # Every original in the source region, in the window or not, by id: whose data, taken when.
+    originals: Mapping[str, Original] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ def run_sweep(settings: Settings, store: BackupStore, deadline: Deadline, now: d
             retention = expire(
                 store,
                 copies,
+                estate.originals,
+                Scope(settings.deployment, region, settings.sweep_compartment_ids),
                 days=settings.retention_days,
                 keep=settings.retention_keep,
                 dry_run=settings.dry_run,
@@ -101,7 +104,10 @@ def run_sweep(settings: Settings, store: BackupStore, deadline: Deadline, now: d
         queued=caught_up.queued,
         warnings=caught_up.warnings,
         expired=retention.expired,
-        rpo=rpo_lines(settings, copies, estate.sources, gone, now, queued=caught_up.queued),
+        kept=retention.kept,
+        rpo=rpo_lines(
+            settings, copies, estate.sources, gone, now, originals=estate.originals, queued=caught_up.queued
+        ),
         notes=notes + retention.notes,
     )
     status, reason, error_class = verdict(settings, report)
@@ -145,8 +151,11 @@ def list_estate(
     ]
     # Oldest first: they are the nearest to leaving the look-back window.
     sources.sort(key=lambda backup: backup.time_created or now)
-    volumes = {backup.id: volume_key(backup) for backup in originals}
-    return Estate(tuple(sources), copies, tuple(failures), volumes)
+    summary = {
+        backup.id: Original(volume_key(backup), backup.region, backup.compartment_id, backup.time_created)
+        for backup in originals
+    }
+    return Estate(tuple(sources), copies, tuple(failures), summary)
 
 
 def catch_up(
@@ -267,9 +276,9 @@ def _in_flight_volumes(estate: Estate) -> defaultdict[str, int]:
     counts: defaultdict[str, int] = defaultdict(int)
     for found in estate.copies.values():
         for copy in found:
-            volume = estate.volumes.get(copy.source_backup_id or "")
-            if volume is not None and copy.lifecycle_state in IN_FLIGHT_STATES:
-                counts[volume] += 1
+            original = estate.originals.get(copy.source_backup_id or "")
+            if original is not None and copy.lifecycle_state in IN_FLIGHT_STATES:
+                counts[original.volume] += 1
     return counts
 
 
@@ -323,26 +332,34 @@ def rpo_lines(
     gone: set[str],
     now: datetime,
     *,
+    originals: Mapping[str, Original],
     queued: Sequence[QueuedCopy] = (),
 ) -> tuple[RpoLine, ...]:
-    """Per source volume and destination: the newest AVAILABLE copy, its age, what waits, and a flag."""
+    """Per source volume and destination: the newest AVAILABLE copy, its data's age, what waits, a flag.
+
+    Ages are the source backup's (when the data was taken): a copy made today of a three-day-old
+    backup holds three-day-old data. A copy counts when its marker names its source and the sweep
+    listed that source (any deployment's: the data is there); copies made by hand do not.
+    """
+    counted = {region: _counted(copies[region], originals, gone) for region in settings.destination_regions}
     volumes = {volume_key(source) for source in sources}
+    for region_copies in counted.values():
+        volumes |= {original.volume for _, original in region_copies}
     waiting: defaultdict[tuple[str, str], list[datetime | None]] = defaultdict(list)
     for item in queued:
         waiting[(item.volume, item.region)].append(item.since)
-    for region in settings.destination_regions:
-        volumes |= {volume_of(copy) for copy in marked(copies[region])}
     lines: list[RpoLine] = []
     for volume in sorted(volumes):
         for region in settings.destination_regions:
             ours = sorted(
-                (c for c in marked(copies[region]) if volume_of(c) == volume and c.id not in gone),
-                key=lambda c: c.time_created or now,
+                (pair for pair in counted[region] if pair[1].volume == volume),
+                key=lambda pair: data_order(pair[0], pair[1], now),
                 reverse=True,
             )
-            good = next((c for c in ours if c.lifecycle_state == "AVAILABLE"), None)
-            latest = ours[0].lifecycle_state if ours else None
-            age = (now - good.time_created).total_seconds() / 3600 if good and good.time_created else None
+            good = next(((c, o) for c, o in ours if c.lifecycle_state == "AVAILABLE"), None)
+            latest = ours[0][0].lifecycle_state if ours else None
+            taken = good[1].time_created if good else None
+            age = (now - taken).total_seconds() / 3600 if taken else None
             if good is None:
                 flag: str | None = "no AVAILABLE copy"
             elif age is not None and age > settings.rpo_hours:
@@ -358,9 +375,23 @@ def rpo_lines(
                 late = f"queued since {when}, past RPO_HOURS={settings.rpo_hours:g}"
                 flag = f"{flag}; {late}" if flag else late
             lines.append(
-                RpoLine(volume, region, good.id if good else None, age, latest, flag, len(times), since)
+                RpoLine(volume, region, good[0].id if good else None, age, latest, flag, len(times), since)
             )
     return tuple(lines)
+
+
+def _counted(
+    copies: Sequence[Backup], originals: Mapping[str, Original], gone: set[str]
+) -> list[tuple[Backup, Original]]:
+    """The copies the RPO report counts, each with its source: marked with it, listed, not gone."""
+    return [
+        (copy, originals[source_id])
+        for copy in copies
+        if (source_id := copy.source_backup_id or "") in originals
+        and copy.freeform_tags.get(MARKER_TAG) == source_id
+        and copy.lifecycle_state not in GONE_STATES
+        and copy.id not in gone
+    ]
 
 
 def _list_all(

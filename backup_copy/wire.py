@@ -98,6 +98,10 @@ def report_json(report: SweepReport) -> JsonObject:
         "left": list(report.left),
         "queued": [queued_json(item) for item in report.queued],
         "expired": [expiry_json(expiry) for expiry in report.expired],
+        "kept": [
+            {"region": item.region, "id": item.id, "source": item.source, "reason": item.reason}
+            for item in report.kept
+        ],
         "rpo": [rpo_json(line) for line in report.rpo],
         "notes": list(report.notes),
     }

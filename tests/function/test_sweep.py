@@ -68,7 +68,8 @@ def seed_estate(cloud: LocalCloud) -> Estate:
         )
 
     def copy(of: str, volume: str, *, days: float, state: str = "AVAILABLE", marked: bool = True) -> str:
-        tags = {MARKER_TAG: of, VOLUME_TAG: volume} if marked else {}
+        # The function's own copies name the deployment: by default, after the function's region.
+        tags = {MARKER_TAG: of, VOLUME_TAG: volume, DEPLOYMENT_TAG: f"backup-copy-{HOME}"} if marked else {}
         return s.seed_backup(
             kind="boot",
             region=AWAY,
@@ -83,15 +84,16 @@ def seed_estate(cloud: LocalCloud) -> Estate:
 
     missed, refaulted = source(volume_a, 2), source(volume_b, 3)
     done, too_old = source(volume_d, 1), source(volume_a, 30)
-    old_a = source(volume_a, 24 * 60)
-    expired = (copy(old_a, volume_a, days=40), copy(old_a, volume_a, days=35))
+    # Each copy made about an hour after its source was taken; retention ages them by the source.
+    a40, a35, a2 = (source(volume_a, 24 * days + 1) for days in (40, 35, 2))
+    expired = (copy(a40, volume_a, days=40), copy(a35, volume_a, days=35))
     kept = (
-        copy(old_a, volume_a, days=2),  # volume A's newest AVAILABLE
-        copy(source(volume_b, 24 * 70), volume_b, days=50),  # volume B's only AVAILABLE: never deleted
+        copy(a2, volume_a, days=2),  # volume A's newest AVAILABLE
+        copy(source(volume_b, 24 * 50 + 1), volume_b, days=50),  # volume B's only AVAILABLE: never deleted
         copy(refaulted, volume_b, days=0.1, state="FAULTY"),
         copy(done, volume_d, days=0.02),
     )
-    unmarked = copy(old_a, volume_a, days=60, marked=False)
+    unmarked = copy(a40, volume_a, days=39, marked=False)
     # A backup that is itself a copy, in the source region: never copied again.
     s.seed_backup(
         kind="boot",
@@ -332,3 +334,82 @@ def test_a_copy_made_by_hand_under_the_functions_own_name_is_never_tagged_or_del
     assert (swept["status"], swept["sweep"]["expired"]) == ("already_copied", [])
     assert redelivered["status"] == "already_copied"
     assert [(w["region"], w["class"]) for w in redelivered["warnings"]] == [(AWAY, "unmarked")]
+
+
+def test_two_deployments_copying_into_one_destination_each_delete_only_their_own_copies(
+    cloud: LocalCloud,
+) -> None:
+    # Events rules are regional: one deployment per source region, both copying to AWAY. Phoenix's
+    # keeps copies a day (and names itself by default); Frankfurt's keeps them thirty days.
+    frankfurt, compartment = "eu-frankfurt-1", cloud.principal.compartment_id
+    phoenix_name, frankfurt_name = f"backup-copy-{HOME}", "dr-from-frankfurt"
+    phoenix = cloud.function_env(AWAY, SWEEP_COMPARTMENT_IDS=compartment, RETENTION_DAYS="1")
+    frankfurt_env = cloud.function_env(
+        AWAY,
+        SWEEP_COMPARTMENT_IDS=compartment,
+        SWEEP_REGION=frankfurt,
+        DEPLOYMENT_NAME=frankfurt_name,
+        RETENTION_DAYS="30",
+    )
+
+    def backup(region: str, volume: str, days: float) -> str:
+        return cloud.standin.seed_backup(
+            kind="boot",
+            region=region,
+            compartment_id=compartment,
+            display_name="daily",
+            parent_id=volume,
+            time_created=ago(days=days),
+        )
+
+    def copy(of: str, volume: str, days: float, **tags: str) -> str:
+        return cloud.standin.seed_backup(
+            kind="boot",
+            region=AWAY,
+            compartment_id=compartment,
+            display_name="copy",
+            source_backup_id=of,
+            parent_id=volume,
+            time_created=ago(days=days),
+            freeform_tags={MARKER_TAG: of, VOLUME_TAG: volume, **tags},
+        )
+
+    volume_p, volume_f = make_ocid("bootvolume", HOME), make_ocid("bootvolume", frankfurt)
+    p10, p5, p_new = backup(HOME, volume_p, 10), backup(HOME, volume_p, 5), backup(HOME, volume_p, 0.1)
+    f10, f5, f_new = (backup(frankfurt, volume_f, days) for days in (10, 5, 0.1))
+    phoenix_old, phoenix_kept = (
+        copy(p, volume_p, d - 0.05, **{DEPLOYMENT_TAG: phoenix_name}) for p, d in ((p10, 10), (p5, 5))
+    )
+    frankfurt_copies = [
+        copy(f, volume_f, d - 0.05, **{DEPLOYMENT_TAG: frankfurt_name}) for f, d in ((f10, 10), (f5, 5))
+    ]
+    # A backup of a volume restored from a copy: OCI copied the volume's tags, markers and all.
+    native = cloud.standin.seed_backup(
+        kind="boot",
+        region=AWAY,
+        compartment_id=compartment,
+        display_name="restored volume's backup",
+        time_created=ago(days=20),
+        freeform_tags={MARKER_TAG: p10, VOLUME_TAG: volume_p, DEPLOYMENT_TAG: phoenix_name},
+    )
+    # Tags copied from another copy: the marker names a backup other than its source.
+    misnamed = copy(p5, volume_p, 4.9, **{MARKER_TAG: p10, DEPLOYMENT_TAG: phoenix_name})
+
+    with FdkProcess(phoenix) as running:
+        swept_phoenix = json.loads(running.invoke(SWEEP, timeout=60).body)["sweep"]
+    with FdkProcess(frankfurt_env) as running:
+        swept_frankfurt = json.loads(running.invoke(SWEEP, timeout=60).body)["sweep"]
+
+    state = {b.id: b.lifecycle_state for b in cloud.standin.backups(AWAY)}
+    assert [e["id"] for e in swept_phoenix["expired"]] == [phoenix_old]
+    assert state[phoenix_old] == "TERMINATED"
+    for kept in (phoenix_kept, *frankfurt_copies, native, misnamed):
+        assert state[kept] == "AVAILABLE", kept
+    assert swept_frankfurt["expired"] == []
+    assert [(k["id"], k["reason"]) for k in swept_phoenix["kept"]] == [
+        (misnamed, f"its {MARKER_TAG} marker names {p10}, not its source {p5}")
+    ]
+    # Each deployment's new copy names the deployment that made it.
+    [new_p], [new_f] = live_copies_of(cloud, p_new), live_copies_of(cloud, f_new)
+    assert new_p.freeform_tags[DEPLOYMENT_TAG] == phoenix_name
+    assert new_f.freeform_tags[DEPLOYMENT_TAG] == frankfurt_name

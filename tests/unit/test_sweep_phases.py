@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence, Set
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,7 +19,8 @@ from backup_copy.backups import (
 )
 from backup_copy.deadline import Deadline
 from backup_copy.errors import ConfigurationError, PermanentError, TransientError
-from backup_copy.outcome import Expiry, RpoLine, SourceCopy, SourceFailure, Status, SweepReport
+from backup_copy.outcome import Expiry, KeptCopy, RpoLine, SourceCopy, SourceFailure, Status, SweepReport
+from backup_copy.retention import Original
 from backup_copy.settings import Settings, load_settings
 from backup_copy.sweep import (
     SWEEP_RESERVE_SECONDS,
@@ -34,6 +37,8 @@ from tests.fakes import COMPARTMENT, TOPIC, FakeGateway
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 HOME, AWAY, FAR = "us-phoenix-1", "us-ashburn-1", "eu-frankfurt-1"
 OTHER_COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaaotherxcompartmentxforxfilterxtestsxxxxxxxxxxxxxxxxx"
+# What this deployment names itself on its copies: SWEEP_REGION is set, FN_FN_ID is not.
+OURS = f"backup-copy-{HOME}"
 BASE = {
     "DESTINATION_REGIONS": AWAY,
     "NOTIFICATION_TOPIC_ID": TOPIC,
@@ -101,7 +106,7 @@ def copy_of(
         display_name=f"{of_id} daily (copy from {HOME})",
         lifecycle_state=state,
         source_backup_id=of_id,
-        freeform_tags={MARKER_TAG: of_id, VOLUME_TAG: volume} if marked else {},
+        freeform_tags={MARKER_TAG: of_id, VOLUME_TAG: volume, DEPLOYMENT_TAG: OURS} if marked else {},
         time_created=NOW - timedelta(hours=hours),
     )
 
@@ -333,7 +338,7 @@ def test_the_made_copies_are_what_a_listing_would_show() -> None:
         "app": "web",
         MARKER_TAG: "it",
         VOLUME_TAG: "vol-1",
-        DEPLOYMENT_TAG: f"backup-copy-{HOME}",
+        DEPLOYMENT_TAG: OURS,
     }
     assert made.time_created == NOW
 
@@ -478,8 +483,26 @@ def test_the_verdict(
 RPO_24 = "newest copy older than RPO_HOURS=24"
 
 
-def marked_copy(name: str, hours: float, state: str = "AVAILABLE", *, marked: bool = True) -> Backup:
-    return copy_of("src", name=name, hours=hours, state=state, marked=marked, volume="vol-1")
+Seen = tuple[Backup, Original]
+
+
+def marked_copy(
+    name: str, hours: float, state: str = "AVAILABLE", *, marked: bool = True, made: float | None = None
+) -> Seen:
+    """A copy of vol-1's backup taken `hours` ago, made `made` hours ago (half an hour after it)."""
+    source_id = f"src-{name}"
+    made = hours - 0.5 if made is None else made
+    copy = copy_of(source_id, name=name, hours=made, state=state, marked=marked, volume="vol-1")
+    return copy, Original("vol-1", HOME, COMPARTMENT, NOW - timedelta(hours=hours))
+
+
+def rpo_of(found: Sequence[Seen], gone: Set[str] = frozenset(), **changes: str) -> tuple[RpoLine, ...]:
+    """The RPO report for vol-1 in AWAY, whose backup "src" was taken 2 hours ago."""
+    src = source("src", volume="vol-1")
+    originals = {copy.source_backup_id or "": original for copy, original in found}
+    originals["src"] = Original("vol-1", HOME, COMPARTMENT, src.time_created)
+    copies = {AWAY: tuple(copy for copy, _ in found)}
+    return rpo_lines(settings(RPO_HOURS="24", **changes), copies, [src], set(gone), NOW, originals=originals)
 
 
 @pytest.mark.parametrize(
@@ -496,6 +519,18 @@ def marked_copy(name: str, hours: float, state: str = "AVAILABLE", *, marked: bo
             set(),
             RpoLine("vol-1", AWAY, "c30", 30.0, "AVAILABLE", RPO_24),
             id="older than RPO_HOURS",
+        ),
+        pytest.param(
+            [marked_copy("c70", 70, made=0.5)],
+            set(),
+            RpoLine("vol-1", AWAY, "c70", 70.0, "AVAILABLE", RPO_24),
+            id="copied half an hour ago, of 70-hour-old data: past RPO_HOURS",
+        ),
+        pytest.param(
+            [marked_copy("remade30", 30, made=1), marked_copy("c20", 20)],
+            set(),
+            RpoLine("vol-1", AWAY, "c20", 20.0, "AVAILABLE", None),
+            id="an older backup's copy remade later: the newest data counts",
         ),
         pytest.param(
             [marked_copy("making", 1, "CREATING")],
@@ -547,19 +582,24 @@ def marked_copy(name: str, hours: float, state: str = "AVAILABLE", *, marked: bo
         ),
     ],
 )
-def test_the_rpo_line_is_the_age_of_the_newest_available_marked_copy(
-    found: list[Backup], gone: set[str], expected: RpoLine
+def test_the_rpo_line_is_the_age_of_the_data_in_the_newest_available_marked_copy(
+    found: list[Seen], gone: set[str], expected: RpoLine
 ) -> None:
-    src = source("src", volume="vol-1")
-    assert rpo_lines(settings(RPO_HOURS="24"), {AWAY: tuple(found)}, [src], gone, NOW) == (expected,)
+    assert rpo_of(found, gone) == (expected,)
 
 
 def test_there_is_an_rpo_line_per_volume_and_destination_for_sources_and_copies_alike() -> None:
     configured = settings(DESTINATION_REGIONS=f"{AWAY},{FAR}")
     recent = source("recent", volume="vol-recent")  # in the window, copied nowhere yet
-    # A copy whose source is out of the window, or gone: its volume still has a line.
-    older = copy_of("long-gone-source", name="old-copy", hours=100, volume="vol-older")
-    lines = rpo_lines(configured, {AWAY: (older,), FAR: ()}, [recent], set(), NOW)
+    # A copy whose source is out of the window: its volume still has a line.
+    older = copy_of("out-of-window", name="old-copy", hours=100, volume="vol-older")
+    # A copy whose source is no longer listed: how old its data is, nothing says.
+    orphan = copy_of("deleted-source", name="orphan", hours=100, volume="vol-gone")
+    originals = {
+        "recent": Original("vol-recent", HOME, COMPARTMENT, recent.time_created),
+        "out-of-window": Original("vol-older", HOME, COMPARTMENT, NOW - timedelta(hours=101)),
+    }
+    lines = rpo_lines(configured, {AWAY: (older, orphan), FAR: ()}, [recent], set(), NOW, originals=originals)
     assert [(line.volume, line.region, line.newest_available_id, line.flag) for line in lines] == [
         ("vol-older", AWAY, "old-copy", "newest copy older than RPO_HOURS=24"),
         ("vol-older", FAR, None, "no AVAILABLE copy"),
@@ -578,18 +618,36 @@ def seed_estate() -> FakeGateway:
     done = source("done", hours=1, volume="vol-d")  # already copied
     too_old = source("too-old", hours=30, volume="vol-a")  # outside the look-back window
     days = 24.0
+    # Older backups, out of the window, each with a copy made an hour after it was taken.
+    a40, a35 = (
+        source("a-40", hours=40 * days, volume="vol-a"),
+        source("a-35", hours=35 * days, volume="vol-a"),
+    )
+    a2, b50 = source("a-2", hours=2 * days, volume="vol-a"), source("b-50", hours=50 * days, volume="vol-b")
+    theirs = replace(
+        copy_of("ocid1.bootvolumebackup.oc1.us-sanjose-1.theirs", name="theirs", hours=90 * days),
+        freeform_tags={
+            MARKER_TAG: "ocid1.bootvolumebackup.oc1.us-sanjose-1.theirs",
+            DEPLOYMENT_TAG: "dr-sjc",
+        },
+    )
     backups = [
         missed,
         refaulted,
         done,
         too_old,
-        copy_of("old-a", name="expired-40", hours=40 * days, volume="vol-a"),
-        copy_of("old-a", name="expired-35", hours=35 * days, volume="vol-a"),
-        copy_of("old-a", name="kept-a", hours=2 * days, volume="vol-a"),  # vol-a's newest AVAILABLE
-        copy_of("old-b", name="kept-b", hours=50 * days, volume="vol-b"),  # vol-b's only AVAILABLE
+        a40,
+        a35,
+        a2,
+        b50,
+        copy_of(a40, name="expired-40", hours=40 * days - 1),
+        copy_of(a35, name="expired-35", hours=35 * days - 1),
+        copy_of(a2, name="kept-a", hours=2 * days - 1),  # vol-a's newest AVAILABLE
+        copy_of(b50, name="kept-b", hours=50 * days - 1),  # vol-b's only AVAILABLE
         copy_of(refaulted, name="faulty-b", hours=2, state="FAULTY"),
         copy_of(done, name="kept-d", hours=0.5),
-        copy_of("old-a", name="unmarked", hours=60 * days, marked=False),
+        copy_of(a40, name="unmarked", hours=39 * days, marked=False),  # someone else's copy
+        theirs,  # another deployment's, of a backup in another region
     ]
     return store(*backups)
 
@@ -608,7 +666,10 @@ def test_a_sweep_copies_what_was_missed_expires_old_copies_and_reports() -> None
         ("expired-35", "vol-a", True),
         ("expired-40", "vol-a", True),
     ]
-    assert {"kept-a", "kept-b", "faulty-b", "kept-d", "unmarked"} <= set(gateway.backups)
+    assert {"kept-a", "kept-b", "faulty-b", "kept-d", "unmarked", "theirs"} <= set(gateway.backups)
+    assert report.kept == (
+        KeptCopy(AWAY, "unmarked", "a-40", f"no {MARKER_TAG} marker: not made by this function"),
+    )
     assert (report.failures, report.left, report.notes) == ((), (), ())
     rpo = {line.volume: line for line in report.rpo}
     assert set(rpo) == {"vol-a", "vol-b", "vol-d"}
