@@ -350,34 +350,78 @@ def rpo_lines(
         waiting[(item.volume, item.region)].append(item.since)
     lines: list[RpoLine] = []
     for volume in sorted(volumes):
+        window = [source for source in sources if volume_key(source) == volume]
         for region in settings.destination_regions:
             ours = sorted(
                 (pair for pair in counted[region] if pair[1].volume == volume),
                 key=lambda pair: data_order(pair[0], pair[1], now),
                 reverse=True,
             )
-            good = next(((c, o) for c, o in ours if c.lifecycle_state == "AVAILABLE"), None)
-            latest = ours[0][0].lifecycle_state if ours else None
-            taken = good[1].time_created if good else None
-            age = (now - taken).total_seconds() / 3600 if taken else None
-            if good is None:
-                flag: str | None = "no AVAILABLE copy"
-            elif age is not None and age > settings.rpo_hours:
-                flag = f"newest copy older than RPO_HOURS={settings.rpo_hours:g}"
-            else:
-                flag = None
-            if latest == "FAULTY":
-                flag = "latest copy is FAULTY" + (f"; {flag}" if flag else "")
             times = waiting.get((volume, region), [])
-            since = min((t for t in times if t is not None), default=None)
-            if since is not None and (now - since).total_seconds() / 3600 > settings.rpo_hours:
-                when = since.isoformat(timespec="minutes")
-                late = f"queued since {when}, past RPO_HOURS={settings.rpo_hours:g}"
-                flag = f"{flag}; {late}" if flag else late
             lines.append(
-                RpoLine(volume, region, good[0].id if good else None, age, latest, flag, len(times), since)
+                _rpo_line(settings, volume, region, ours=ours, window=window, queued_times=times, now=now)
             )
     return tuple(lines)
+
+
+def _rpo_line(
+    settings: Settings,
+    volume: str,
+    region: str,
+    *,
+    ours: Sequence[tuple[Backup, Original]],
+    window: Sequence[Backup],
+    queued_times: Sequence[datetime | None],
+    now: datetime,
+) -> RpoLine:
+    """One volume in one destination; `ours` are its counted copies there, newest data first."""
+    rpo = settings.rpo_hours
+    good = next(((c, o) for c, o in ours if c.lifecycle_state == "AVAILABLE"), None)
+    latest = ours[0][0].lifecycle_state if ours else None
+    taken = good[1].time_created if good else None
+    age = _hours(now - taken) if taken else None
+    flags = ["latest copy is FAULTY"] if latest == "FAULTY" else []
+    if good is None:
+        # A volume whose first copy is on its way is not past its RPO until the oldest backup
+        # waiting for a copy is: a copy just requested is not an alarm.
+        oldest = _oldest_waiting(ours, window, now)
+        if oldest is None:
+            flags.append("no AVAILABLE copy")
+        elif _hours(now - oldest) > rpo:
+            when = oldest.isoformat(timespec="minutes")
+            flags.append(f"no AVAILABLE copy of backups waiting since {when}, past RPO_HOURS={rpo:g}")
+    elif age is not None and age > rpo:
+        flags.append(f"newest copy older than RPO_HOURS={rpo:g}")
+    since = min((t for t in queued_times if t is not None), default=None)
+    if since is not None and _hours(now - since) > rpo:
+        flags.append(f"queued since {since.isoformat(timespec='minutes')}, past RPO_HOURS={rpo:g}")
+    return RpoLine(
+        volume,
+        region,
+        good[0].id if good else None,
+        age,
+        latest,
+        "; ".join(flags) or None,
+        len(queued_times),
+        since,
+    )
+
+
+def _oldest_waiting(
+    ours: Sequence[tuple[Backup, Original]], window: Sequence[Backup], now: datetime
+) -> datetime | None:
+    """With no AVAILABLE copy: when the oldest backup waiting for one was taken, None if none is.
+
+    Waiting: every backup of the volume in the look-back window (the sweep copies it, or it is in
+    flight or queued), and any whose copy is being made here.
+    """
+    times = [source.time_created or now for source in window]
+    times += [o.time_created or now for c, o in ours if c.lifecycle_state in IN_FLIGHT_STATES]
+    return min(times, default=None)
+
+
+def _hours(delta: timedelta) -> float:
+    return delta.total_seconds() / 3600
 
 
 def _counted(

@@ -19,6 +19,7 @@ from backup_copy.backups import (
 )
 from backup_copy.deadline import Deadline
 from backup_copy.errors import ConfigurationError, PermanentError, TransientError
+from backup_copy.notice import sweep_title
 from backup_copy.outcome import Expiry, KeptCopy, RpoLine, SourceCopy, SourceFailure, Status, SweepReport
 from backup_copy.retention import Original
 from backup_copy.settings import Settings, load_settings
@@ -481,6 +482,7 @@ def test_the_verdict(
 # --- rpo_lines --------------------------------------------------------------------------------
 
 RPO_24 = "newest copy older than RPO_HOURS=24"
+WAITING_SINCE_30 = "no AVAILABLE copy of backups waiting since 2025-05-31T06:00+00:00, past RPO_HOURS=24"
 
 
 Seen = tuple[Backup, Original]
@@ -535,8 +537,20 @@ def rpo_of(found: Sequence[Seen], gone: Set[str] = frozenset(), **changes: str) 
         pytest.param(
             [marked_copy("making", 1, "CREATING")],
             set(),
-            RpoLine("vol-1", AWAY, None, None, "CREATING", "no AVAILABLE copy"),
-            id="no AVAILABLE copy",
+            RpoLine("vol-1", AWAY, None, None, "CREATING", None),
+            id="a first copy just requested: not past RPO_HOURS yet",
+        ),
+        pytest.param(
+            [marked_copy("making", 30, "CREATING", made=1)],
+            set(),
+            RpoLine("vol-1", AWAY, None, None, "CREATING", WAITING_SINCE_30),
+            id="a first copy in flight of data older than RPO_HOURS",
+        ),
+        pytest.param(
+            [marked_copy("making", 1, "CREATING"), marked_copy("c20", 20)],
+            set(),
+            RpoLine("vol-1", AWAY, "c20", 20.0, "CREATING", None),
+            id="a new copy in flight, the previous good one within RPO_HOURS",
         ),
         pytest.param(
             [marked_copy("bad", 1, "FAULTY"), marked_copy("c3", 3)],
@@ -553,8 +567,8 @@ def rpo_of(found: Sequence[Seen], gone: Set[str] = frozenset(), **changes: str) 
         pytest.param(
             [marked_copy("bad", 1, "FAULTY")],
             set(),
-            RpoLine("vol-1", AWAY, None, None, "FAULTY", "latest copy is FAULTY; no AVAILABLE copy"),
-            id="only FAULTY",
+            RpoLine("vol-1", AWAY, None, None, "FAULTY", "latest copy is FAULTY"),
+            id="only FAULTY, the sweep copying again within RPO_HOURS",
         ),
         pytest.param(
             [marked_copy("theirs", 1, marked=False), marked_copy("c30", 30)],
@@ -577,8 +591,8 @@ def rpo_of(found: Sequence[Seen], gone: Set[str] = frozenset(), **changes: str) 
         pytest.param(
             [],
             set(),
-            RpoLine("vol-1", AWAY, None, None, None, "no AVAILABLE copy"),
-            id="a source with no copy at all",
+            RpoLine("vol-1", AWAY, None, None, None, None),
+            id="a backup taken 2 hours ago with no copy yet",
         ),
     ],
 )
@@ -603,9 +617,29 @@ def test_there_is_an_rpo_line_per_volume_and_destination_for_sources_and_copies_
     assert [(line.volume, line.region, line.newest_available_id, line.flag) for line in lines] == [
         ("vol-older", AWAY, "old-copy", "newest copy older than RPO_HOURS=24"),
         ("vol-older", FAR, None, "no AVAILABLE copy"),
-        ("vol-recent", AWAY, None, "no AVAILABLE copy"),
-        ("vol-recent", FAR, None, "no AVAILABLE copy"),
+        # Taken 2 hours ago: its first copies are on their way, within RPO_HOURS.
+        ("vol-recent", AWAY, None, None),
+        ("vol-recent", FAR, None, None),
     ]
+
+
+@pytest.mark.parametrize(
+    ("hours", "flag"),
+    [
+        pytest.param(23, None, id="taken 23 hours ago: within RPO_HOURS"),
+        pytest.param(30, WAITING_SINCE_30, id="taken 30 hours ago: past RPO_HOURS"),
+    ],
+)
+def test_a_volume_without_an_available_copy_is_past_rpo_once_its_oldest_waiting_backup_is(
+    hours: float, flag: str | None
+) -> None:
+    # A 72-hour look-back: the sweep still copies a backup taken 30 hours ago.
+    configured = settings(SWEEP_LOOKBACK_HOURS="72", RPO_HOURS="24")
+    old, new = source("old", hours=hours, volume="vol-1"), source("new", hours=1, volume="vol-1")
+    originals = {b.id: Original("vol-1", HOME, COMPARTMENT, b.time_created) for b in (old, new)}
+    making = copy_of(new, name="making", hours=0.5, state="CREATING")
+    [line] = rpo_lines(configured, {AWAY: (making,)}, [old, new], set(), NOW, originals=originals)
+    assert (line.newest_available_id, line.latest_state, line.flag) == (None, "CREATING", flag)
 
 
 # --- run_sweep: the phases composed ----------------------------------------------------------
@@ -743,3 +777,17 @@ def test_a_failed_delete_fails_the_sweep_and_the_rest_are_still_deleted() -> Non
     assert gateway.deleted == [(AWAY, "expired-35")]
     assert outcome.report is not None
     assert [e.id for e in outcome.report.expired] == ["expired-35"]
+
+
+def test_a_sweep_that_makes_a_volumes_first_copy_does_not_flag_it_past_rpo() -> None:
+    gateway = store(source("first", hours=2, volume="vol-new"))
+    outcome = run_sweep(settings(), gateway, plenty(gateway), NOW)
+    assert outcome.report is not None
+    [line] = outcome.report.rpo
+    assert (line.volume, line.newest_available_id, line.latest_state, line.flag) == (
+        "vol-new",
+        None,
+        "CREATING",
+        None,
+    )
+    assert sweep_title(outcome.report, dry_run=False) == f"Backup sweep of {HOME}: copied 1, RPO met"
