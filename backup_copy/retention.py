@@ -148,16 +148,28 @@ def unproven(
     days: float,
     now: datetime,
 ) -> list[KeptCopy]:
-    """Copies of this deployment's backups taken before the cutoff that retention may not delete, and why."""
+    """Copies of this deployment's data past the cutoff that retention may not delete, and why.
+
+    This deployment's data: a copy of an original the sweep listed, or one whose tags name this
+    deployment and its own source, whose source is no longer listed (deleted, most likely); for
+    those the copy's own age stands in, since its data is at least as old.
+    """
     cutoff = now - timedelta(days=days)
     kept: list[KeptCopy] = []
     for copy in copies:
-        original = originals.get(copy.source_backup_id or "")
-        if original is None or original.time_created is None or original.time_created >= cutoff:
+        source_id = copy.source_backup_id
+        if not source_id or copy.lifecycle_state in GONE_STATES:
+            continue
+        original = originals.get(source_id)
+        if original is not None:
+            taken = original.time_created
+        elif _tags_refusal(copy, source_id, scope) is None:
+            taken = copy.time_created
+        else:
             continue
         reason = refusal(copy, originals, scope)
-        if reason is not None and copy.lifecycle_state not in GONE_STATES:
-            kept.append(KeptCopy(copy.region, copy.id, str(copy.source_backup_id), reason))
+        if reason is not None and taken is not None and taken < cutoff:
+            kept.append(KeptCopy(copy.region, copy.id, source_id, reason))
     return kept
 
 

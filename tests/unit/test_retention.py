@@ -257,9 +257,28 @@ def test_a_copy_not_provably_this_deployments_own_is_never_deleted_however_old(
     assert chosen(found) == {"ours-old", "ours-older"}
     found_copies, originals = listed(found)
     assert refusal(refused.copy, originals, SCOPE) == reason
-    # Reported as kept when it is a copy of a backup the sweep listed (of this deployment's data).
+    # Reported as kept, being past RETENTION_DAYS, unless it is no copy at all.
     reported = [(k.id, k.reason) for k in unproven(found_copies, originals, SCOPE, days=DAYS, now=NOW)]
-    assert reported == ([(refused.copy.id, reason)] if refused.copy.source_backup_id in originals else [])
+    assert reported == ([(refused.copy.id, reason)] if refused.copy.source_backup_id else [])
+
+
+@pytest.mark.parametrize(
+    ("tags", "made_days", "reported"),
+    [
+        pytest.param({}, 40, True, id="ours, made 40 days ago: its data is older still"),
+        pytest.param({}, 10, False, id="ours, made 10 days ago: its data's age is unknown"),
+        pytest.param({DEPLOYMENT_TAG: "dr-sjc"}, 40, False, id="another deployment's"),
+        pytest.param({MARKER_TAG: "source-of-else"}, 40, False, id="a marker naming another source"),
+    ],
+)
+def test_a_copy_whose_source_is_no_longer_listed_is_reported_when_its_tags_say_ours(
+    tags: dict[str, str], made_days: float, reported: bool
+) -> None:
+    seen = copy("orphan", 40, made_days=made_days)
+    orphan = replace(seen.copy, freeform_tags={**seen.copy.freeform_tags, **tags})
+    kept = unproven([orphan], {}, SCOPE, days=DAYS, now=NOW)
+    assert chosen([Seen(orphan, None)]) == set()
+    assert [k.id for k in kept] == (["orphan"] if reported else [])
 
 
 def test_this_deployments_own_copy_of_a_swept_source_is_proven() -> None:
