@@ -55,7 +55,10 @@ GONE_STATES = frozenset({"TERMINATING", "TERMINATED"})
 MARKER_TAG = "backup-copy-source"
 # And the volume (or volume group) the source was taken of: retention keeps copies per volume.
 VOLUME_TAG = "backup-copy-volume"
-MARKER_KEYS = frozenset({MARKER_TAG, VOLUME_TAG})
+# And which deployment made it (Settings.deployment): several deployments, one per source region,
+# may copy into one destination, and each may delete only its own copies.
+DEPLOYMENT_TAG = "backup-copy-deployment"
+MARKER_KEYS = frozenset({MARKER_TAG, VOLUME_TAG, DEPLOYMENT_TAG})
 MAX_RETRY_TOKEN = 64
 
 
@@ -84,8 +87,8 @@ class Backup:
         """Whether OCI made this backup by copying another one."""
         return self.source_backup_id is not None
 
-    def copy_tags(self) -> tuple[dict[str, str], dict[str, dict[str, object]]]:
-        """The tags every copy of this backup carries: the source's own, plus the markers.
+    def copy_tags(self, deployment: str) -> tuple[dict[str, str], dict[str, dict[str, object]]]:
+        """The tags a copy of this backup made by `deployment` carries: the source's own, plus the markers.
 
         The markers are this function's alone: whatever the source's own tags say under their keys
         (copied over by hand, or by OCI with the backup) is replaced, and a volume marker the source
@@ -93,6 +96,7 @@ class Backup:
         """
         freeform = {k: v for k, v in self.freeform_tags.items() if k not in MARKER_KEYS}
         freeform[MARKER_TAG] = self.id
+        freeform[DEPLOYMENT_TAG] = deployment
         if self.volume_id:
             freeform[VOLUME_TAG] = self.volume_id
         return freeform, {namespace: dict(values) for namespace, values in self.defined_tags.items()}

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from backup_copy.backups import (
     IN_FLIGHT_STATES,
     LIVE_COPY_STATES,
+    MARKER_TAG,
     PENDING_SOURCE_STATES,
     QUEUED,
     Backup,
@@ -37,6 +38,8 @@ from backup_copy.settings import Settings
 log = logging.getLogger(__name__)
 # How many invalidated retry tokens in a row a copy request follows before it fails.
 MAX_INVALIDATED_TOKENS = 3
+# The warning class of a live copy found without the marker: reported, never tagged or deleted.
+UNMARKED = "unmarked"
 
 
 def copy_event(
@@ -180,19 +183,24 @@ def copy_to(
         )
         return PairResult(copy=copy, waiting=RegionFailure(region, reason, "copy_limit"))
     warning = None
-    if (
-        copy.id
-        and not copy.marked
-        and not settings.dry_run
-        and (made or _named_by_us(copy, source, settings))
-    ):
+    if made and copy.id and not settings.dry_run:
         # Tags are worth a warning, never a second copy: the copy stands whatever happens here.
-        # A found copy is tagged only if it bears the name this function gives its copies: the
-        # marker must never adopt a copy someone else made (retention deletes marked copies).
         try:
-            store.tag_copy(source, copy, deadline)
+            store.tag_copy(source, copy, deadline, deployment=settings.deployment)
         except Failed as exc:
             warning = RegionFailure(region=region, reason=f"tags not set: {exc.reason}", error_class="tags")
+    elif copy.id and not copy.marked:
+        # Only a copy this call's own request returned is provably ours. A found copy may have been
+        # made by hand, even under the name this function gives (DISPLAY_NAME_TEMPLATE={name}), and
+        # the marker would hand it to retention: it counts as the region's copy and stays untagged.
+        warning = RegionFailure(
+            region=region,
+            reason=(
+                f"{copy.id} was not made by this invocation and carries no {MARKER_TAG} marker: "
+                "it counts as this region's copy, is left untagged, and retention never deletes it"
+            ),
+            error_class=UNMARKED,
+        )
     return PairResult(copy=copy, made=made, warning=warning)
 
 
@@ -240,10 +248,6 @@ def _copy_name(source: Backup, region: str, settings: Settings) -> str:
         source_id=source.id,
         kind=source.kind.label,
     )
-
-
-def _named_by_us(copy: BackupCopy, source: Backup, settings: Settings) -> bool:
-    return copy.display_name == _copy_name(source, copy.region, settings)
 
 
 def _copy_to(

@@ -56,7 +56,8 @@ def _title(outcome: Outcome) -> str:
     if outcome.status is Status.COPIED:
         waiting = ", ".join(item.region for item in outcome.waiting)
         queued = f" (queued for {waiting})" if waiting else ""
-        return f"Backup copied to {regions}{queued}{' (tags not set)' if outcome.warnings else ''}: {name}"
+        untagged = any(warning.error_class == "tags" for warning in outcome.warnings)
+        return f"Backup copied to {regions}{queued}{' (tags not set)' if untagged else ''}: {name}"
     if outcome.status is Status.DRY_RUN:
         planned = ", ".join(copy.region for copy in outcome.copies if copy.state == "PLANNED")
         if planned:

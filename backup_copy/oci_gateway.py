@@ -244,8 +244,8 @@ class OciGateway:
             display_name=response.data.display_name,
         )
 
-    def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline) -> None:
-        """Set the source's tags and the marker on the copy, in the copy's region.
+    def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline, *, deployment: str) -> None:
+        """Set the source's tags and the markers (naming `deployment`) on the copy, in the copy's region.
 
         The copy API has no tag field. OCI documents that a volume backup's tags are copied with it;
         for boot volume and volume group backups it is unconfirmed. So they are always written
@@ -256,7 +256,7 @@ class OciGateway:
         """
         api = _APIS[source.kind]
         client = self._client("iaas", copy.region)
-        freeform, defined = source.copy_tags()
+        freeform, defined = source.copy_tags(deployment)
         self._call(
             client,
             "tag",

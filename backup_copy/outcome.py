@@ -88,6 +88,16 @@ class Expiry:
 
 
 @dataclass(frozen=True)
+class KeptCopy:
+    """A copy of this deployment's backups, past RETENTION_DAYS, that retention may not delete, and why."""
+
+    region: str
+    id: str
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class RpoLine:
     """The newest good copy of one source volume in one destination."""
 
@@ -144,6 +154,9 @@ class SweepReport:
     expired: tuple[Expiry, ...] = ()
     rpo: tuple[RpoLine, ...] = ()
     notes: tuple[str, ...] = ()
+    # Copies left untagged (tags not set, or found without the marker): retention never deletes them.
+    warnings: tuple[SourceFailure, ...] = ()
+    kept: tuple[KeptCopy, ...] = ()
 
     @property
     def flagged(self) -> tuple[RpoLine, ...]:

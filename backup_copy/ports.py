@@ -23,8 +23,8 @@ class BackupStore(Protocol):
         """Ask the source region to copy `source` to the request's destination."""
         ...
 
-    def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline) -> None:
-        """Set the source's tags and the marker on a copy, in the copy's region."""
+    def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline, *, deployment: str) -> None:
+        """Set the source's tags and the markers (naming `deployment`) on a copy, in the copy's region."""
         ...
 
     def list_backups(

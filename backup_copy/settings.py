@@ -33,6 +33,8 @@ DEFAULT_DISPLAY_NAME_TEMPLATE = "{name} (copy from {source_region})"
 # What a display name template may use; anything else is refused when the config is read.
 DISPLAY_NAME_FIELDS = frozenset({"name", "source_region", "destination_region", "source_id", "kind"})
 MAX_DISPLAY_NAME = 255
+# OCI's longest freeform tag value.
+MAX_TAG_VALUE = 256
 SOURCE_TYPES = frozenset({"MANUAL", "SCHEDULED"})
 # Values that stand in for a real backup when a template is tried out as the configuration is read.
 _SAMPLE_NAME_VALUES = {
@@ -126,6 +128,10 @@ class Settings(NoticeSettings):
     sweep_region: str | None = None
     # Set by OCI Functions: the function's own region, the sweep's source region by default.
     oci_resource_principal_region: str | None = None
+    # This deployment's identity on its copies (see `deployment`); FN_FN_ID is set by OCI Functions
+    # ("Environment Variables Populated by OCI Functions": the function's OCID).
+    deployment_name: str | None = Field(default=None, max_length=MAX_TAG_VALUE)
+    fn_fn_id: str | None = None
     # OCI allows up to ten concurrent copies per tenancy from a source region ("Copying a Boot Volume
     # Backup Between Regions", Limitations): the sweep starts no more than this many at once.
     sweep_max_copies_in_flight: int = 10
@@ -208,6 +214,11 @@ class Settings(NoticeSettings):
             raise ValueError(f"{value!r} is not an OCI region identifier")
         return value.strip().lower()
 
+    @field_validator("deployment_name", "fn_fn_id", mode="before")
+    @classmethod
+    def _unset_name(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator(*NUMBER_BOUNDS, mode="before")
     @classmethod
     def _bounded(cls, value: object, info: ValidationInfo) -> float | int | None:
@@ -249,10 +260,38 @@ class Settings(NoticeSettings):
         self._display_name_parts = parse_template(self.display_name_template)
         return self
 
+    @model_validator(mode="after")
+    def _lookback_within_retention(self) -> Settings:
+        # The sweep copies every backup taken within the look-back that lacks a copy, and retention
+        # deletes copies of backups taken before RETENTION_DAYS: a look-back reaching further back
+        # would re-copy, every sweep, what retention has just deleted.
+        if self.retention_days is not None and self.sweep_lookback_hours > self.retention_days * 24:
+            days = self.retention_days
+            raise ValueError(
+                f"SWEEP_LOOKBACK_HOURS ({self.sweep_lookback_hours:g}) is longer than RETENTION_DAYS "
+                f"({days:g} day{'' if days == 1 else 's'} = {days * 24:g} h): the sweep would re-copy "
+                "what retention deletes"
+            )
+        return self
+
     @property
     def sweep_source_region(self) -> str | None:
         """Where the sweep looks for backups: SWEEP_REGION, else the function's own region."""
         return self.sweep_region or self.oci_resource_principal_region
+
+    @property
+    def deployment(self) -> str:
+        """This deployment's identity, written on every copy it makes: retention deletes no other copy.
+
+        DEPLOYMENT_NAME when set; else the function's OCID (FN_FN_ID), unique to the function;
+        else, outside OCI Functions, backup-copy-<sweep source region>.
+        """
+        if self.deployment_name:
+            return self.deployment_name.strip()
+        if self.fn_fn_id:
+            return self.fn_fn_id
+        region = self.sweep_source_region
+        return f"backup-copy-{region}" if region else "backup-copy"
 
     def display_name(
         self, *, name: str, source_region: str, destination_region: str, source_id: str, kind: str

@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from backup_copy.backups import (
+    GONE_STATES,
     IN_FLIGHT_STATES,
     LIVE_COPY_STATES,
+    MARKER_TAG,
+    VOLUME_TAG,
     Backup,
     BackupCopy,
     BackupKind,
@@ -33,7 +36,7 @@ from backup_copy.outcome import (
     SweepReport,
 )
 from backup_copy.ports import BackupStore
-from backup_copy.retention import RetentionResult, expire, marked, volume_of
+from backup_copy.retention import Original, RetentionResult, Scope, data_order, expire
 from backup_copy.settings import Settings
 
 # Time kept back from the deadline to finish the report and publish it.
@@ -50,8 +53,8 @@ class Estate:
     sources: tuple[Backup, ...]
     copies: Copies
     failures: tuple[SourceFailure, ...] = ()
-    # Every original in the source region, in the window or not, by id: the volume it was taken of.
-    volumes: Mapping[str, str] = field(default_factory=dict)
+    # Every original in the source region, in the window or not, by id: whose data, taken when.
+    originals: Mapping[str, Original] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ class CatchUp:
     left: tuple[str, ...] = ()
     made: tuple[Backup, ...] = ()
     queued: tuple[QueuedCopy, ...] = ()
+    # Tags not set on a copy this sweep made, or a live copy found unmarked: it is never deleted.
+    warnings: tuple[SourceFailure, ...] = ()
 
 
 def run_sweep(settings: Settings, store: BackupStore, deadline: Deadline, now: datetime) -> SweepOutcome:
@@ -79,6 +84,8 @@ def run_sweep(settings: Settings, store: BackupStore, deadline: Deadline, now: d
             retention = expire(
                 store,
                 copies,
+                estate.originals,
+                Scope(settings.deployment, region, settings.sweep_compartment_ids),
                 days=settings.retention_days,
                 keep=settings.retention_keep,
                 dry_run=settings.dry_run,
@@ -95,8 +102,12 @@ def run_sweep(settings: Settings, store: BackupStore, deadline: Deadline, now: d
         failures=estate.failures + caught_up.failures + retention.failures,
         left=caught_up.left,
         queued=caught_up.queued,
+        warnings=caught_up.warnings,
         expired=retention.expired,
-        rpo=rpo_lines(settings, copies, estate.sources, gone, now, queued=caught_up.queued),
+        kept=retention.kept,
+        rpo=rpo_lines(
+            settings, copies, estate.sources, gone, now, originals=estate.originals, queued=caught_up.queued
+        ),
         notes=notes + retention.notes,
     )
     status, reason, error_class = verdict(settings, report)
@@ -142,8 +153,11 @@ def list_estate(
     ]
     # Oldest first: they are the nearest to leaving the look-back window.
     sources.sort(key=lambda backup: backup.time_created or now)
-    volumes = {backup.id: volume_key(backup) for backup in originals}
-    return Estate(tuple(sources), copies, tuple(failures), volumes)
+    summary = {
+        backup.id: Original(volume_key(backup), backup.region, backup.compartment_id, backup.time_created)
+        for backup in originals
+    }
+    return Estate(tuple(sources), copies, tuple(failures), summary)
 
 
 def catch_up(
@@ -175,7 +189,12 @@ def catch_up(
             for region in regions:
                 run.pair(source, region, volume)
     return CatchUp(
-        tuple(run.copied), tuple(run.failures), tuple(run.left), tuple(run.made), tuple(run.queued)
+        tuple(run.copied),
+        tuple(run.failures),
+        tuple(run.left),
+        tuple(run.made),
+        tuple(run.queued),
+        tuple(run.warnings),
     )
 
 
@@ -195,6 +214,7 @@ class _QueueRun:
     made: list[Backup] = field(default_factory=list)
     queued: list[QueuedCopy] = field(default_factory=list)
     left: list[str] = field(default_factory=list)
+    warnings: list[SourceFailure] = field(default_factory=list)
 
     def pair(self, source: Backup, region: str, volume: str) -> None:
         """Request the copy of `source` to `region` if OCI's limits allow it now; else queue it."""
@@ -209,6 +229,8 @@ class _QueueRun:
         result = copy_to(region, source, self.settings, self.store, self.deadline, hold=False)
         if result.failure is not None:
             self.failures.append(SourceFailure(source.id, result.failure))
+        if result.warning is not None:
+            self.warnings.append(SourceFailure(source.id, result.warning))
         if result.waiting is not None:
             self.queued.append(
                 QueuedCopy(source.id, region, volume, source.time_created, result.waiting.reason)
@@ -228,8 +250,9 @@ class _QueueRun:
             )
             self.copied.append(SourceCopy(source.id, copy, faulty))
         # A copy the listing did not show (just made, or made since the listing) joins it, so the
-        # limits, retention and the RPO report see it.
-        self.made.append(_as_listed(source, copy, self.now, ours=result.made))
+        # limits, retention and the RPO report see it; as ours only if our request made and tagged it.
+        tagged = result.made and result.warning is None
+        self.made.append(_as_listed(source, copy, self.now, by=self.settings.deployment if tagged else None))
         if copy.state in IN_FLIGHT_STATES:
             self.in_flight[volume] += 1
             self.running += 1
@@ -255,9 +278,9 @@ def _in_flight_volumes(estate: Estate) -> defaultdict[str, int]:
     counts: defaultdict[str, int] = defaultdict(int)
     for found in estate.copies.values():
         for copy in found:
-            volume = estate.volumes.get(copy.source_backup_id or "")
-            if volume is not None and copy.lifecycle_state in IN_FLIGHT_STATES:
-                counts[volume] += 1
+            original = estate.originals.get(copy.source_backup_id or "")
+            if original is not None and copy.lifecycle_state in IN_FLIGHT_STATES:
+                counts[original.volume] += 1
     return counts
 
 
@@ -311,44 +334,110 @@ def rpo_lines(
     gone: set[str],
     now: datetime,
     *,
+    originals: Mapping[str, Original],
     queued: Sequence[QueuedCopy] = (),
 ) -> tuple[RpoLine, ...]:
-    """Per source volume and destination: the newest AVAILABLE copy, its age, what waits, and a flag."""
+    """Per source volume and destination: the newest AVAILABLE copy, its data's age, what waits, a flag.
+
+    Ages are the source backup's (when the data was taken): a copy made today of a three-day-old
+    backup holds three-day-old data. A copy counts when its marker names its source and the sweep
+    listed that source (any deployment's: the data is there); copies made by hand do not.
+    """
+    counted = {region: _counted(copies[region], originals, gone) for region in settings.destination_regions}
     volumes = {volume_key(source) for source in sources}
+    for region_copies in counted.values():
+        volumes |= {original.volume for _, original in region_copies}
     waiting: defaultdict[tuple[str, str], list[datetime | None]] = defaultdict(list)
     for item in queued:
         waiting[(item.volume, item.region)].append(item.since)
-    for region in settings.destination_regions:
-        volumes |= {volume_of(copy) for copy in marked(copies[region])}
     lines: list[RpoLine] = []
     for volume in sorted(volumes):
+        window = [source for source in sources if volume_key(source) == volume]
         for region in settings.destination_regions:
             ours = sorted(
-                (c for c in marked(copies[region]) if volume_of(c) == volume and c.id not in gone),
-                key=lambda c: c.time_created or now,
+                (pair for pair in counted[region] if pair[1].volume == volume),
+                key=lambda pair: data_order(pair[0], pair[1], now),
                 reverse=True,
             )
-            good = next((c for c in ours if c.lifecycle_state == "AVAILABLE"), None)
-            latest = ours[0].lifecycle_state if ours else None
-            age = (now - good.time_created).total_seconds() / 3600 if good and good.time_created else None
-            if good is None:
-                flag: str | None = "no AVAILABLE copy"
-            elif age is not None and age > settings.rpo_hours:
-                flag = f"newest copy older than RPO_HOURS={settings.rpo_hours:g}"
-            else:
-                flag = None
-            if latest == "FAULTY":
-                flag = "latest copy is FAULTY" + (f"; {flag}" if flag else "")
             times = waiting.get((volume, region), [])
-            since = min((t for t in times if t is not None), default=None)
-            if since is not None and (now - since).total_seconds() / 3600 > settings.rpo_hours:
-                when = since.isoformat(timespec="minutes")
-                late = f"queued since {when}, past RPO_HOURS={settings.rpo_hours:g}"
-                flag = f"{flag}; {late}" if flag else late
             lines.append(
-                RpoLine(volume, region, good.id if good else None, age, latest, flag, len(times), since)
+                _rpo_line(settings, volume, region, ours=ours, window=window, queued_times=times, now=now)
             )
     return tuple(lines)
+
+
+def _rpo_line(
+    settings: Settings,
+    volume: str,
+    region: str,
+    *,
+    ours: Sequence[tuple[Backup, Original]],
+    window: Sequence[Backup],
+    queued_times: Sequence[datetime | None],
+    now: datetime,
+) -> RpoLine:
+    """One volume in one destination; `ours` are its counted copies there, newest data first."""
+    rpo = settings.rpo_hours
+    good = next(((c, o) for c, o in ours if c.lifecycle_state == "AVAILABLE"), None)
+    latest = ours[0][0].lifecycle_state if ours else None
+    taken = good[1].time_created if good else None
+    age = _hours(now - taken) if taken else None
+    flags = ["latest copy is FAULTY"] if latest == "FAULTY" else []
+    if good is None:
+        # A volume whose first copy is on its way is not past its RPO until the oldest backup
+        # waiting for a copy is: a copy just requested is not an alarm.
+        oldest = _oldest_waiting(ours, window, now)
+        if oldest is None:
+            flags.append("no AVAILABLE copy")
+        elif _hours(now - oldest) > rpo:
+            when = oldest.isoformat(timespec="minutes")
+            flags.append(f"no AVAILABLE copy of backups waiting since {when}, past RPO_HOURS={rpo:g}")
+    elif age is not None and age > rpo:
+        flags.append(f"newest copy older than RPO_HOURS={rpo:g}")
+    since = min((t for t in queued_times if t is not None), default=None)
+    if since is not None and _hours(now - since) > rpo:
+        flags.append(f"queued since {since.isoformat(timespec='minutes')}, past RPO_HOURS={rpo:g}")
+    return RpoLine(
+        volume,
+        region,
+        good[0].id if good else None,
+        age,
+        latest,
+        "; ".join(flags) or None,
+        len(queued_times),
+        since,
+    )
+
+
+def _oldest_waiting(
+    ours: Sequence[tuple[Backup, Original]], window: Sequence[Backup], now: datetime
+) -> datetime | None:
+    """With no AVAILABLE copy: when the oldest backup waiting for one was taken, None if none is.
+
+    Waiting: every backup of the volume in the look-back window (the sweep copies it, or it is in
+    flight or queued), and any whose copy is being made here.
+    """
+    times = [source.time_created or now for source in window]
+    times += [o.time_created or now for c, o in ours if c.lifecycle_state in IN_FLIGHT_STATES]
+    return min(times, default=None)
+
+
+def _hours(delta: timedelta) -> float:
+    return delta.total_seconds() / 3600
+
+
+def _counted(
+    copies: Sequence[Backup], originals: Mapping[str, Original], gone: set[str]
+) -> list[tuple[Backup, Original]]:
+    """The copies the RPO report counts, each with its source: marked with it, listed, not gone."""
+    return [
+        (copy, originals[source_id])
+        for copy in copies
+        if (source_id := copy.source_backup_id or "") in originals
+        and copy.freeform_tags.get(MARKER_TAG) == source_id
+        and copy.lifecycle_state not in GONE_STATES
+        and copy.id not in gone
+    ]
 
 
 def _list_all(
@@ -372,13 +461,19 @@ def _complete(copies: Copies, source: Backup, settings: Settings) -> bool:
     )
 
 
-def _as_listed(source: Backup, copy: BackupCopy, now: datetime, *, ours: bool) -> Backup:
+def _as_listed(source: Backup, copy: BackupCopy, now: datetime, *, by: str | None) -> Backup:
     """A copy the listing missed, as the next listing would show it (for retention and the report).
 
-    Only a copy this sweep's own request returned, or one already marked, carries the marker: a
-    copy someone else made stays unmarked, so retention never deletes it.
+    Only a copy this sweep's own request returned and tagged (`by` names the deployment) carries
+    every marker. A found copy the lookup saw marked keeps the marker, but who made it is unknown
+    here, so retention leaves it to a later listing; a copy someone else made stays unmarked.
     """
-    freeform = source.copy_tags()[0] if ours or copy.marked else {}
+    if by is not None:
+        freeform = source.copy_tags(by)[0]
+    elif copy.marked:
+        freeform = {MARKER_TAG: source.id, **({VOLUME_TAG: source.volume_id} if source.volume_id else {})}
+    else:
+        freeform = {}
     return Backup(
         id=str(copy.id),
         kind=source.kind,

@@ -108,9 +108,14 @@ def report_json(report: SweepReport) -> JsonObject:
         "examined": report.examined,
         "copied": [copied_json(item) for item in report.copied],
         "failures": [{"source": item.subject, **failure_json(item.failure)} for item in report.failures],
+        "warnings": [{"source": item.subject, **failure_json(item.failure)} for item in report.warnings],
         "left": list(report.left),
         "queued": [queued_json(item) for item in report.queued],
         "expired": [expiry_json(expiry) for expiry in report.expired],
+        "kept": [
+            {"region": item.region, "id": item.id, "source": item.source, "reason": item.reason}
+            for item in report.kept
+        ],
         "rpo": [rpo_json(line) for line in report.rpo],
         "notes": list(report.notes),
     }

@@ -122,12 +122,12 @@ class FakeGateway:
         self.copies.setdefault(f"{source.id}|{region}", []).append(copy)
         return copy
 
-    def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline) -> None:
+    def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline, *, deployment: str) -> None:
         """Tag a copy, or fail as configured."""
         self.calls.append(f"tag {copy.region}")
         if self.fail_tag is not None:
             raise self.fail_tag
-        freeform, defined = source.copy_tags()
+        freeform, defined = source.copy_tags(deployment)
         self.tagged.append((str(copy.id), freeform, defined))
         key = f"{source.id}|{copy.region}"
         self.copies[key] = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from backup_copy.backups import MARKER_TAG, VOLUME_TAG
+from backup_copy.backups import DEPLOYMENT_TAG, MARKER_TAG, VOLUME_TAG
 from devkit.fdk_process import FdkProcess
 from devkit.local import LocalCloud
 from devkit.standin import Fault
@@ -74,6 +74,8 @@ def test_copies_carry_the_source_tags_and_the_marker(cloud: LocalCloud) -> None:
             "env": "prod",
             MARKER_TAG: source,
             VOLUME_TAG: volume,
+            # No DEPLOYMENT_NAME or FN_FN_ID here: the deployment is named after the function's region.
+            DEPLOYMENT_TAG: f"backup-copy-{cloud.principal.region}",
         }
         assert {ns: dict(v) for ns, v in copy.defined_tags.items()} == {"Operations": {"CostCenter": "42"}}
     updates = [r for r in cloud.standin.requests if r.route == "update"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from backup_copy.backups import MARKER_TAG, VOLUME_TAG, BackupKind
+from backup_copy.backups import DEPLOYMENT_TAG, MARKER_TAG, VOLUME_TAG, BackupKind
 from backup_copy.deadline import Deadline
 from backup_copy.handler import handle
 from backup_copy.oci_gateway import OciGateway, RetryPolicy
@@ -22,6 +22,7 @@ from devkit.standin import Fault, make_ocid
 from tests.events import event_json
 
 HOME, AWAY = "us-phoenix-1", "us-ashburn-1"
+DEPLOYMENT = "dr-from-phoenix"
 SWEEP = b'{"action": "sweep"}'
 DEFINED = {"Operations": {"CostCenter": "42"}}
 EVENTS = {
@@ -37,6 +38,7 @@ def env(cloud: LocalCloud, config_env: pytest.MonkeyPatch) -> LocalCloud:
     for key, value in cloud.function_env(AWAY).items():
         config_env.setenv(key, value)
     config_env.setenv("SWEEP_COMPARTMENT_IDS", cloud.principal.compartment_id)
+    config_env.setenv("DEPLOYMENT_NAME", DEPLOYMENT)
     return cloud
 
 
@@ -158,15 +160,22 @@ def test_a_copy_carries_the_source_tags_and_markers_of_its_own_source(
 
     assert (first[1]["status"], second[1]["status"]) == ("copied", "already_copied")
     [copy] = env.standin.backups(AWAY)
-    assert dict(copy.freeform_tags) == {"app": "web", MARKER_TAG: source, VOLUME_TAG: volume}
+    assert dict(copy.freeform_tags) == {
+        "app": "web",
+        MARKER_TAG: source,
+        VOLUME_TAG: volume,
+        DEPLOYMENT_TAG: DEPLOYMENT,
+    }
     assert copy.defined_tags == DEFINED
     assert len([r for r in env.standin.requests if r.route == "update"]) == 1
 
 
-def test_a_copy_whose_tag_write_failed_with_ocis_copied_markers_is_tagged_on_redelivery(
+def test_a_copy_whose_tag_write_failed_keeps_ocis_copied_markers_and_is_never_adopted(
     env: LocalCloud,
 ) -> None:
     # OCI copied the volume backup's tags, stale marker included; the function's own write failed.
+    # A redelivery cannot tell that copy from one made by hand, so it never tags it: retention
+    # never deletes it (its marker names another source, and it carries no deployment).
     source = seed(env, "volume", freeform_tags={MARKER_TAG: "ocid1.volumebackup.oc1.iad.someoneelses"})
     env.standin.script_faults([Fault("update", 403, "NotAuthorized")])
 
@@ -177,8 +186,8 @@ def test_a_copy_whose_tag_write_failed_with_ocis_copied_markers_is_tagged_on_red
 
     assert (status, first["status"], [w["class"] for w in first["warnings"]]) == (200, "copied", ["tags"])
     assert stale == {MARKER_TAG: "ocid1.volumebackup.oc1.iad.someoneelses"}
-    assert again["status"] == "already_copied"
-    assert env.standin.backup(copy.id).freeform_tags[MARKER_TAG] == source
+    assert (again["status"], [w["class"] for w in again["warnings"]]) == ("already_copied", ["unmarked"])
+    assert dict(env.standin.backup(copy.id).freeform_tags) == stale
 
 
 def test_a_tag_write_that_meets_a_copy_not_yet_visible_is_retried_and_the_tags_set(env: LocalCloud) -> None:
@@ -253,7 +262,7 @@ def test_retention_reports_a_locked_copy_once_and_deletes_the_rest(
             region=AWAY,
             source_backup_id=source,
             parent_id=volume,
-            freeform_tags={MARKER_TAG: source, VOLUME_TAG: volume},
+            freeform_tags={MARKER_TAG: source, VOLUME_TAG: volume, DEPLOYMENT_TAG: DEPLOYMENT},
             time_created=datetime.now(UTC) - timedelta(days=days),
             **locks,
         )

@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
-from backup_copy.backups import MARKER_TAG, VOLUME_TAG, Backup, BackupCopy, BackupKind, CopyRequest
+from backup_copy.backups import (
+    DEPLOYMENT_TAG,
+    MARKER_TAG,
+    VOLUME_TAG,
+    Backup,
+    BackupCopy,
+    BackupKind,
+    CopyRequest,
+)
 from backup_copy.deadline import Deadline
 from backup_copy.handler import handle
 from backup_copy.ports import Gateway
@@ -19,6 +27,7 @@ from backup_copy.sweep import SWEEP_RESERVE_SECONDS, run_sweep
 from devkit.fdk_process import FdkProcess
 from devkit.local import LocalCloud
 from devkit.standin import make_ocid
+from tests.events import event_bytes, event_json
 
 HOME, AWAY = "us-phoenix-1", "us-ashburn-1"
 SWEEP = b'{"action": "sweep"}'
@@ -59,7 +68,8 @@ def seed_estate(cloud: LocalCloud) -> Estate:
         )
 
     def copy(of: str, volume: str, *, days: float, state: str = "AVAILABLE", marked: bool = True) -> str:
-        tags = {MARKER_TAG: of, VOLUME_TAG: volume} if marked else {}
+        # The function's own copies name the deployment: by default, after the function's region.
+        tags = {MARKER_TAG: of, VOLUME_TAG: volume, DEPLOYMENT_TAG: f"backup-copy-{HOME}"} if marked else {}
         return s.seed_backup(
             kind="boot",
             region=AWAY,
@@ -74,15 +84,16 @@ def seed_estate(cloud: LocalCloud) -> Estate:
 
     missed, refaulted = source(volume_a, 2), source(volume_b, 3)
     done, too_old = source(volume_d, 1), source(volume_a, 30)
-    old_a = source(volume_a, 24 * 60)
-    expired = (copy(old_a, volume_a, days=40), copy(old_a, volume_a, days=35))
+    # Each copy made about an hour after its source was taken; retention ages them by the source.
+    a40, a35, a2 = (source(volume_a, 24 * days + 1) for days in (40, 35, 2))
+    expired = (copy(a40, volume_a, days=40), copy(a35, volume_a, days=35))
     kept = (
-        copy(old_a, volume_a, days=2),  # volume A's newest AVAILABLE
-        copy(source(volume_b, 24 * 70), volume_b, days=50),  # volume B's only AVAILABLE: never deleted
+        copy(a2, volume_a, days=2),  # volume A's newest AVAILABLE
+        copy(source(volume_b, 24 * 50 + 1), volume_b, days=50),  # volume B's only AVAILABLE: never deleted
         copy(refaulted, volume_b, days=0.1, state="FAULTY"),
         copy(done, volume_d, days=0.02),
     )
-    unmarked = copy(old_a, volume_a, days=60, marked=False)
+    unmarked = copy(a40, volume_a, days=39, marked=False)
     # A backup that is itself a copy, in the source region: never copied again.
     s.seed_backup(
         kind="boot",
@@ -236,8 +247,8 @@ class SlowDeletes:
     def request_copy(self, source: Backup, request: CopyRequest, deadline: Deadline) -> BackupCopy:
         return self.gateway.request_copy(source, request, deadline)
 
-    def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline) -> None:
-        self.gateway.tag_copy(source, copy, deadline)
+    def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline, *, deployment: str) -> None:
+        self.gateway.tag_copy(source, copy, deadline, deployment=deployment)
 
     def list_backups(
         self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline
@@ -262,3 +273,143 @@ def test_retention_stops_before_the_deadline_and_leaves_the_rest(sweeping: Local
     assert "time ran out during retention: the next sweep deletes the rest" in outcome.report.notes
     deleted = [b.id for b in sweeping.standin.backups(AWAY) if b.lifecycle_state == "TERMINATED"]
     assert deleted == [outcome.report.expired[0].id]
+
+
+def test_a_copy_made_by_hand_under_the_functions_own_name_is_never_tagged_or_deleted(
+    cloud: LocalCloud,
+) -> None:
+    # DISPLAY_NAME_TEMPLATE={name}: a copy made by hand in the console bears the name the function
+    # would give. Its event is redelivered, then a sweep with retention runs.
+    event = event_json("boot-volume-backup-end.json")
+    compartment = event["data"]["compartmentId"]
+    volume = event["data"]["additionalDetails"]["volumeId"]
+    source = cloud.seed_from_event(event, time_created=ago(days=40))
+    assert source is not None
+    name = event["data"]["resourceName"]
+    by_hand = cloud.standin.seed_backup(
+        kind="boot",
+        region=AWAY,
+        compartment_id=compartment,
+        display_name=name,
+        source_backup_id=source,
+        time_created=ago(days=39),
+        freeform_tags=dict(event["data"]["freeformTags"]),
+    )
+    # A newer backup of the volume with the function's own copy: the hand copy is neither the
+    # newest nor the newest AVAILABLE, so only the missing marker keeps retention off it.
+    newer = cloud.standin.seed_backup(
+        kind="boot",
+        region=HOME,
+        compartment_id=compartment,
+        display_name=name,
+        parent_id=volume,
+        time_created=ago(days=2),
+    )
+    ours = {MARKER_TAG: newer, VOLUME_TAG: volume, DEPLOYMENT_TAG: f"backup-copy-{HOME}"}
+    cloud.standin.seed_backup(
+        kind="boot",
+        region=AWAY,
+        compartment_id=compartment,
+        display_name=name,
+        source_backup_id=newer,
+        time_created=ago(days=2),
+        freeform_tags=ours,
+    )
+    env = cloud.function_env(
+        AWAY,
+        DISPLAY_NAME_TEMPLATE="{name}",
+        SWEEP_COMPARTMENT_IDS=compartment,
+        RETENTION_DAYS="30",
+    )
+    with FdkProcess(env) as running:
+        redelivered = json.loads(running.invoke(event_bytes("boot-volume-backup-end.json")).body)
+        swept = json.loads(running.invoke(SWEEP, timeout=60).body)
+
+    hand_copy = cloud.standin.backup(by_hand)
+    assert (hand_copy.lifecycle_state, dict(hand_copy.freeform_tags)) == (
+        "AVAILABLE",
+        {"app": "web", "env": "prod"},
+    )
+    assert [r for r in cloud.standin.requests if r.route == "update" and r.resource_id == by_hand] == []
+    assert (swept["status"], swept["sweep"]["expired"]) == ("already_copied", [])
+    assert redelivered["status"] == "already_copied"
+    assert [(w["region"], w["class"]) for w in redelivered["warnings"]] == [(AWAY, "unmarked")]
+
+
+def test_two_deployments_copying_into_one_destination_each_delete_only_their_own_copies(
+    cloud: LocalCloud,
+) -> None:
+    # Events rules are regional: one deployment per source region, both copying to AWAY. Phoenix's
+    # keeps copies a day (and names itself by default); Frankfurt's keeps them thirty days.
+    frankfurt, compartment = "eu-frankfurt-1", cloud.principal.compartment_id
+    phoenix_name, frankfurt_name = f"backup-copy-{HOME}", "dr-from-frankfurt"
+    phoenix = cloud.function_env(AWAY, SWEEP_COMPARTMENT_IDS=compartment, RETENTION_DAYS="1")
+    frankfurt_env = cloud.function_env(
+        AWAY,
+        SWEEP_COMPARTMENT_IDS=compartment,
+        SWEEP_REGION=frankfurt,
+        DEPLOYMENT_NAME=frankfurt_name,
+        RETENTION_DAYS="30",
+    )
+
+    def backup(region: str, volume: str, days: float) -> str:
+        return cloud.standin.seed_backup(
+            kind="boot",
+            region=region,
+            compartment_id=compartment,
+            display_name="daily",
+            parent_id=volume,
+            time_created=ago(days=days),
+        )
+
+    def copy(of: str, volume: str, days: float, **tags: str) -> str:
+        return cloud.standin.seed_backup(
+            kind="boot",
+            region=AWAY,
+            compartment_id=compartment,
+            display_name="copy",
+            source_backup_id=of,
+            parent_id=volume,
+            time_created=ago(days=days),
+            freeform_tags={MARKER_TAG: of, VOLUME_TAG: volume, **tags},
+        )
+
+    volume_p, volume_f = make_ocid("bootvolume", HOME), make_ocid("bootvolume", frankfurt)
+    p10, p5, p_new = backup(HOME, volume_p, 10), backup(HOME, volume_p, 5), backup(HOME, volume_p, 0.1)
+    f10, f5, f_new = (backup(frankfurt, volume_f, days) for days in (10, 5, 0.1))
+    phoenix_old, phoenix_kept = (
+        copy(p, volume_p, d - 0.05, **{DEPLOYMENT_TAG: phoenix_name}) for p, d in ((p10, 10), (p5, 5))
+    )
+    frankfurt_copies = [
+        copy(f, volume_f, d - 0.05, **{DEPLOYMENT_TAG: frankfurt_name}) for f, d in ((f10, 10), (f5, 5))
+    ]
+    # A backup of a volume restored from a copy: OCI copied the volume's tags, markers and all.
+    native = cloud.standin.seed_backup(
+        kind="boot",
+        region=AWAY,
+        compartment_id=compartment,
+        display_name="restored volume's backup",
+        time_created=ago(days=20),
+        freeform_tags={MARKER_TAG: p10, VOLUME_TAG: volume_p, DEPLOYMENT_TAG: phoenix_name},
+    )
+    # Tags copied from another copy: the marker names a backup other than its source.
+    misnamed = copy(p5, volume_p, 4.9, **{MARKER_TAG: p10, DEPLOYMENT_TAG: phoenix_name})
+
+    with FdkProcess(phoenix) as running:
+        swept_phoenix = json.loads(running.invoke(SWEEP, timeout=60).body)["sweep"]
+    with FdkProcess(frankfurt_env) as running:
+        swept_frankfurt = json.loads(running.invoke(SWEEP, timeout=60).body)["sweep"]
+
+    state = {b.id: b.lifecycle_state for b in cloud.standin.backups(AWAY)}
+    assert [e["id"] for e in swept_phoenix["expired"]] == [phoenix_old]
+    assert state[phoenix_old] == "TERMINATED"
+    for kept in (phoenix_kept, *frankfurt_copies, native, misnamed):
+        assert state[kept] == "AVAILABLE", kept
+    assert swept_frankfurt["expired"] == []
+    assert [(k["id"], k["reason"]) for k in swept_phoenix["kept"]] == [
+        (misnamed, f"its {MARKER_TAG} marker names {p10}, not its source {p5}")
+    ]
+    # Each deployment's new copy names the deployment that made it.
+    [new_p], [new_f] = live_copies_of(cloud, p_new), live_copies_of(cloud, f_new)
+    assert new_p.freeform_tags[DEPLOYMENT_TAG] == phoenix_name
+    assert new_f.freeform_tags[DEPLOYMENT_TAG] == frankfurt_name

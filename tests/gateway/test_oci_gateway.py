@@ -287,7 +287,7 @@ def test_a_tag_write_that_meets_a_copy_not_yet_visible_is_retried(cloud: LocalCl
     source, copy = made_copy(cloud, gateway)
     cloud.standin.script_faults([Fault("update", 404, "NotAuthorizedOrNotFound", count=2)])
 
-    gateway.tag_copy(source, copy, Deadline.after(30))
+    gateway.tag_copy(source, copy, Deadline.after(30), deployment="dr-from-phoenix")
 
     assert [r.status for r in cloud.standin.requests if r.route == "update"] == [404, 404, 200]
     assert cloud.standin.backup(copy.id).freeform_tags["backup-copy-source"] == source.id
@@ -299,7 +299,7 @@ def test_a_tag_write_that_keeps_meeting_404_gives_up_after_a_few_tries(cloud: Lo
     cloud.standin.script_faults([Fault("update", 404, "NotAuthorizedOrNotFound", count=100)])
 
     with pytest.raises(PermanentError, match=r"'manage volume-backups'.*still not found after 4 attempts"):
-        gateway.tag_copy(source, copy, Deadline.after(30))
+        gateway.tag_copy(source, copy, Deadline.after(30), deployment="dr-from-phoenix")
 
     assert [r.status for r in cloud.standin.requests if r.route == "update"] == [404] * 4
 

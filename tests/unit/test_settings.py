@@ -341,3 +341,90 @@ def test_every_numeric_key_has_a_range() -> None:
     }
     assert numeric == set(NUMBER_BOUNDS)
     assert {name.upper() for name in numeric} == set(NUMERIC_KEYS)
+
+
+@pytest.mark.parametrize(
+    ("lookback", "days", "expected"),
+    [
+        pytest.param(
+            "72",
+            "1",
+            "SWEEP_LOOKBACK_HOURS (72) is longer than RETENTION_DAYS (1 day = 24 h): "
+            "the sweep would re-copy what retention deletes",
+            id="72 h look-back, 1 day of retention",
+        ),
+        pytest.param(
+            "24.5",
+            "1",
+            "SWEEP_LOOKBACK_HOURS (24.5) is longer than RETENTION_DAYS (1 day = 24 h)",
+            id="24.5 h look-back, a day of retention",
+        ),
+    ],
+)
+def test_a_look_back_longer_than_retention_is_refused_naming_both_keys(
+    config: Config, lookback: str, days: str, expected: str
+) -> None:
+    config["SWEEP_LOOKBACK_HOURS"] = lookback
+    config["RETENTION_DAYS"] = days
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(config)
+    assert expected in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("lookback", "days"),
+    [
+        pytest.param("24", "1", id="as long as retention"),
+        pytest.param("72", "30", id="shorter than retention"),
+        pytest.param("2000", None, id="no retention"),
+    ],
+)
+def test_a_look_back_within_retention_is_accepted(config: Config, lookback: str, days: str | None) -> None:
+    config["SWEEP_LOOKBACK_HOURS"] = lookback
+    if days is not None:
+        config["RETENTION_DAYS"] = days
+    assert load_settings(config).sweep_lookback_hours == float(lookback)
+
+
+FUNCTION_ID = "ocid1.fnfunc.oc1.phx.aaaaaaaafunctionforbackupcopyxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+
+
+@pytest.mark.parametrize(
+    ("keys", "deployment"),
+    [
+        pytest.param(
+            {"DEPLOYMENT_NAME": " dr-from-phoenix ", "FN_FN_ID": FUNCTION_ID},
+            "dr-from-phoenix",
+            id="DEPLOYMENT_NAME first",
+        ),
+        pytest.param(
+            {"FN_FN_ID": FUNCTION_ID, "SWEEP_REGION": "us-phoenix-1"},
+            FUNCTION_ID,
+            id="else the function's OCID",
+        ),
+        pytest.param(
+            {"DEPLOYMENT_NAME": "", "SWEEP_REGION": "us-phoenix-1"},
+            "backup-copy-us-phoenix-1",
+            id="else the sweep region",
+        ),
+        pytest.param(
+            {"OCI_RESOURCE_PRINCIPAL_REGION": "uk-london-1"},
+            "backup-copy-uk-london-1",
+            id="else its own region",
+        ),
+        pytest.param({}, "backup-copy", id="no region known"),
+    ],
+)
+def test_the_deployment_is_deployment_name_else_the_function_else_the_region(
+    config: Config, keys: dict[str, str], deployment: str
+) -> None:
+    config.update(keys)
+    assert load_settings(config).deployment == deployment
+
+
+def test_a_deployment_name_longer_than_a_tag_value_is_refused(config: Config) -> None:
+    config["DEPLOYMENT_NAME"] = "d" * 257
+    with pytest.raises(
+        ConfigurationError, match="DEPLOYMENT_NAME: String should have at most 256 characters"
+    ):
+        load_settings(config)

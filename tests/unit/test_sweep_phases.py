@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence, Set
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backup_copy.backups import MARKER_TAG, VOLUME_TAG, Backup, BackupCopy, BackupKind, RegionFailure
+from backup_copy.backups import (
+    DEPLOYMENT_TAG,
+    MARKER_TAG,
+    VOLUME_TAG,
+    Backup,
+    BackupCopy,
+    BackupKind,
+    RegionFailure,
+)
 from backup_copy.deadline import Deadline
 from backup_copy.errors import ConfigurationError, PermanentError, TransientError
-from backup_copy.outcome import Expiry, RpoLine, SourceCopy, SourceFailure, Status, SweepReport
+from backup_copy.notice import sweep_title
+from backup_copy.outcome import Expiry, KeptCopy, RpoLine, SourceCopy, SourceFailure, Status, SweepReport
+from backup_copy.retention import Original
 from backup_copy.settings import Settings, load_settings
 from backup_copy.sweep import (
     SWEEP_RESERVE_SECONDS,
@@ -27,6 +38,8 @@ from tests.fakes import COMPARTMENT, TOPIC, FakeGateway
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 HOME, AWAY, FAR = "us-phoenix-1", "us-ashburn-1", "eu-frankfurt-1"
 OTHER_COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaaotherxcompartmentxforxfilterxtestsxxxxxxxxxxxxxxxxx"
+# What this deployment names itself on its copies: SWEEP_REGION is set, FN_FN_ID is not.
+OURS = f"backup-copy-{HOME}"
 BASE = {
     "DESTINATION_REGIONS": AWAY,
     "NOTIFICATION_TOPIC_ID": TOPIC,
@@ -94,7 +107,7 @@ def copy_of(
         display_name=f"{of_id} daily (copy from {HOME})",
         lifecycle_state=state,
         source_backup_id=of_id,
-        freeform_tags={MARKER_TAG: of_id, VOLUME_TAG: volume} if marked else {},
+        freeform_tags={MARKER_TAG: of_id, VOLUME_TAG: volume, DEPLOYMENT_TAG: OURS} if marked else {},
         time_created=NOW - timedelta(hours=hours),
     )
 
@@ -348,8 +361,28 @@ def test_the_made_copies_are_what_a_listing_would_show() -> None:
         COMPARTMENT,
     )
     assert (made.lifecycle_state, made.source_backup_id, made.volume_id) == ("CREATING", "it", "vol-1")
-    assert made.freeform_tags == {"app": "web", MARKER_TAG: "it", VOLUME_TAG: "vol-1"}
+    assert made.freeform_tags == {
+        "app": "web",
+        MARKER_TAG: "it",
+        VOLUME_TAG: "vol-1",
+        DEPLOYMENT_TAG: OURS,
+    }
     assert made.time_created == NOW
+
+
+def test_a_copy_whose_tags_were_not_set_is_a_warning_and_is_not_taken_for_ours() -> None:
+    gateway = store(source("it", volume="vol-1"))
+    gateway.fail_tag = TransientError("throttled", operation="tag", region=AWAY)
+    estate = list_estate(settings(), gateway, HOME, plenty(gateway), NOW)
+    caught_up = catch_up(settings(), gateway, estate, plenty(gateway), NOW)
+    warning = SourceFailure("it", RegionFailure(AWAY, "tags not set: throttled", "tags"))
+    assert ([c.source for c in caught_up.copied], caught_up.warnings) == (["it"], (warning,))
+    assert [b.freeform_tags for b in caught_up.made] == [{}]
+    gateway = store(source("it", volume="vol-1"))
+    gateway.fail_tag = TransientError("throttled", operation="tag", region=AWAY)
+    outcome = run_sweep(settings(), gateway, plenty(gateway), NOW)
+    assert outcome.report is not None
+    assert outcome.report.warnings == (warning,)
 
 
 def test_a_live_copy_the_listing_missed_is_made_but_not_copied_again() -> None:
@@ -475,10 +508,29 @@ def test_the_verdict(
 # --- rpo_lines --------------------------------------------------------------------------------
 
 RPO_24 = "newest copy older than RPO_HOURS=24"
+WAITING_SINCE_30 = "no AVAILABLE copy of backups waiting since 2025-05-31T06:00+00:00, past RPO_HOURS=24"
 
 
-def marked_copy(name: str, hours: float, state: str = "AVAILABLE", *, marked: bool = True) -> Backup:
-    return copy_of("src", name=name, hours=hours, state=state, marked=marked, volume="vol-1")
+Seen = tuple[Backup, Original]
+
+
+def marked_copy(
+    name: str, hours: float, state: str = "AVAILABLE", *, marked: bool = True, made: float | None = None
+) -> Seen:
+    """A copy of vol-1's backup taken `hours` ago, made `made` hours ago (half an hour after it)."""
+    source_id = f"src-{name}"
+    made = hours - 0.5 if made is None else made
+    copy = copy_of(source_id, name=name, hours=made, state=state, marked=marked, volume="vol-1")
+    return copy, Original("vol-1", HOME, COMPARTMENT, NOW - timedelta(hours=hours))
+
+
+def rpo_of(found: Sequence[Seen], gone: Set[str] = frozenset(), **changes: str) -> tuple[RpoLine, ...]:
+    """The RPO report for vol-1 in AWAY, whose backup "src" was taken 2 hours ago."""
+    src = source("src", volume="vol-1")
+    originals = {copy.source_backup_id or "": original for copy, original in found}
+    originals["src"] = Original("vol-1", HOME, COMPARTMENT, src.time_created)
+    copies = {AWAY: tuple(copy for copy, _ in found)}
+    return rpo_lines(settings(RPO_HOURS="24", **changes), copies, [src], set(gone), NOW, originals=originals)
 
 
 @pytest.mark.parametrize(
@@ -497,10 +549,34 @@ def marked_copy(name: str, hours: float, state: str = "AVAILABLE", *, marked: bo
             id="older than RPO_HOURS",
         ),
         pytest.param(
+            [marked_copy("c70", 70, made=0.5)],
+            set(),
+            RpoLine("vol-1", AWAY, "c70", 70.0, "AVAILABLE", RPO_24),
+            id="copied half an hour ago, of 70-hour-old data: past RPO_HOURS",
+        ),
+        pytest.param(
+            [marked_copy("remade30", 30, made=1), marked_copy("c20", 20)],
+            set(),
+            RpoLine("vol-1", AWAY, "c20", 20.0, "AVAILABLE", None),
+            id="an older backup's copy remade later: the newest data counts",
+        ),
+        pytest.param(
             [marked_copy("making", 1, "CREATING")],
             set(),
-            RpoLine("vol-1", AWAY, None, None, "CREATING", "no AVAILABLE copy"),
-            id="no AVAILABLE copy",
+            RpoLine("vol-1", AWAY, None, None, "CREATING", None),
+            id="a first copy just requested: not past RPO_HOURS yet",
+        ),
+        pytest.param(
+            [marked_copy("making", 30, "CREATING", made=1)],
+            set(),
+            RpoLine("vol-1", AWAY, None, None, "CREATING", WAITING_SINCE_30),
+            id="a first copy in flight of data older than RPO_HOURS",
+        ),
+        pytest.param(
+            [marked_copy("making", 1, "CREATING"), marked_copy("c20", 20)],
+            set(),
+            RpoLine("vol-1", AWAY, "c20", 20.0, "CREATING", None),
+            id="a new copy in flight, the previous good one within RPO_HOURS",
         ),
         pytest.param(
             [marked_copy("bad", 1, "FAULTY"), marked_copy("c3", 3)],
@@ -517,8 +593,8 @@ def marked_copy(name: str, hours: float, state: str = "AVAILABLE", *, marked: bo
         pytest.param(
             [marked_copy("bad", 1, "FAULTY")],
             set(),
-            RpoLine("vol-1", AWAY, None, None, "FAULTY", "latest copy is FAULTY; no AVAILABLE copy"),
-            id="only FAULTY",
+            RpoLine("vol-1", AWAY, None, None, "FAULTY", "latest copy is FAULTY"),
+            id="only FAULTY, the sweep copying again within RPO_HOURS",
         ),
         pytest.param(
             [marked_copy("theirs", 1, marked=False), marked_copy("c30", 30)],
@@ -541,30 +617,55 @@ def marked_copy(name: str, hours: float, state: str = "AVAILABLE", *, marked: bo
         pytest.param(
             [],
             set(),
-            RpoLine("vol-1", AWAY, None, None, None, "no AVAILABLE copy"),
-            id="a source with no copy at all",
+            RpoLine("vol-1", AWAY, None, None, None, None),
+            id="a backup taken 2 hours ago with no copy yet",
         ),
     ],
 )
-def test_the_rpo_line_is_the_age_of_the_newest_available_marked_copy(
-    found: list[Backup], gone: set[str], expected: RpoLine
+def test_the_rpo_line_is_the_age_of_the_data_in_the_newest_available_marked_copy(
+    found: list[Seen], gone: set[str], expected: RpoLine
 ) -> None:
-    src = source("src", volume="vol-1")
-    assert rpo_lines(settings(RPO_HOURS="24"), {AWAY: tuple(found)}, [src], gone, NOW) == (expected,)
+    assert rpo_of(found, gone) == (expected,)
 
 
 def test_there_is_an_rpo_line_per_volume_and_destination_for_sources_and_copies_alike() -> None:
     configured = settings(DESTINATION_REGIONS=f"{AWAY},{FAR}")
     recent = source("recent", volume="vol-recent")  # in the window, copied nowhere yet
-    # A copy whose source is out of the window, or gone: its volume still has a line.
-    older = copy_of("long-gone-source", name="old-copy", hours=100, volume="vol-older")
-    lines = rpo_lines(configured, {AWAY: (older,), FAR: ()}, [recent], set(), NOW)
+    # A copy whose source is out of the window: its volume still has a line.
+    older = copy_of("out-of-window", name="old-copy", hours=100, volume="vol-older")
+    # A copy whose source is no longer listed: how old its data is, nothing says.
+    orphan = copy_of("deleted-source", name="orphan", hours=100, volume="vol-gone")
+    originals = {
+        "recent": Original("vol-recent", HOME, COMPARTMENT, recent.time_created),
+        "out-of-window": Original("vol-older", HOME, COMPARTMENT, NOW - timedelta(hours=101)),
+    }
+    lines = rpo_lines(configured, {AWAY: (older, orphan), FAR: ()}, [recent], set(), NOW, originals=originals)
     assert [(line.volume, line.region, line.newest_available_id, line.flag) for line in lines] == [
         ("vol-older", AWAY, "old-copy", "newest copy older than RPO_HOURS=24"),
         ("vol-older", FAR, None, "no AVAILABLE copy"),
-        ("vol-recent", AWAY, None, "no AVAILABLE copy"),
-        ("vol-recent", FAR, None, "no AVAILABLE copy"),
+        # Taken 2 hours ago: its first copies are on their way, within RPO_HOURS.
+        ("vol-recent", AWAY, None, None),
+        ("vol-recent", FAR, None, None),
     ]
+
+
+@pytest.mark.parametrize(
+    ("hours", "flag"),
+    [
+        pytest.param(23, None, id="taken 23 hours ago: within RPO_HOURS"),
+        pytest.param(30, WAITING_SINCE_30, id="taken 30 hours ago: past RPO_HOURS"),
+    ],
+)
+def test_a_volume_without_an_available_copy_is_past_rpo_once_its_oldest_waiting_backup_is(
+    hours: float, flag: str | None
+) -> None:
+    # A 72-hour look-back: the sweep still copies a backup taken 30 hours ago.
+    configured = settings(SWEEP_LOOKBACK_HOURS="72", RPO_HOURS="24")
+    old, new = source("old", hours=hours, volume="vol-1"), source("new", hours=1, volume="vol-1")
+    originals = {b.id: Original("vol-1", HOME, COMPARTMENT, b.time_created) for b in (old, new)}
+    making = copy_of(new, name="making", hours=0.5, state="CREATING")
+    [line] = rpo_lines(configured, {AWAY: (making,)}, [old, new], set(), NOW, originals=originals)
+    assert (line.newest_available_id, line.latest_state, line.flag) == (None, "CREATING", flag)
 
 
 # --- run_sweep: the phases composed ----------------------------------------------------------
@@ -577,18 +678,36 @@ def seed_estate() -> FakeGateway:
     done = source("done", hours=1, volume="vol-d")  # already copied
     too_old = source("too-old", hours=30, volume="vol-a")  # outside the look-back window
     days = 24.0
+    # Older backups, out of the window, each with a copy made an hour after it was taken.
+    a40, a35 = (
+        source("a-40", hours=40 * days, volume="vol-a"),
+        source("a-35", hours=35 * days, volume="vol-a"),
+    )
+    a2, b50 = source("a-2", hours=2 * days, volume="vol-a"), source("b-50", hours=50 * days, volume="vol-b")
+    theirs = replace(
+        copy_of("ocid1.bootvolumebackup.oc1.us-sanjose-1.theirs", name="theirs", hours=90 * days),
+        freeform_tags={
+            MARKER_TAG: "ocid1.bootvolumebackup.oc1.us-sanjose-1.theirs",
+            DEPLOYMENT_TAG: "dr-sjc",
+        },
+    )
     backups = [
         missed,
         refaulted,
         done,
         too_old,
-        copy_of("old-a", name="expired-40", hours=40 * days, volume="vol-a"),
-        copy_of("old-a", name="expired-35", hours=35 * days, volume="vol-a"),
-        copy_of("old-a", name="kept-a", hours=2 * days, volume="vol-a"),  # vol-a's newest AVAILABLE
-        copy_of("old-b", name="kept-b", hours=50 * days, volume="vol-b"),  # vol-b's only AVAILABLE
+        a40,
+        a35,
+        a2,
+        b50,
+        copy_of(a40, name="expired-40", hours=40 * days - 1),
+        copy_of(a35, name="expired-35", hours=35 * days - 1),
+        copy_of(a2, name="kept-a", hours=2 * days - 1),  # vol-a's newest AVAILABLE
+        copy_of(b50, name="kept-b", hours=50 * days - 1),  # vol-b's only AVAILABLE
         copy_of(refaulted, name="faulty-b", hours=2, state="FAULTY"),
         copy_of(done, name="kept-d", hours=0.5),
-        copy_of("old-a", name="unmarked", hours=60 * days, marked=False),
+        copy_of(a40, name="unmarked", hours=39 * days, marked=False),  # someone else's copy
+        theirs,  # another deployment's, of a backup in another region
     ]
     return store(*backups)
 
@@ -607,7 +726,10 @@ def test_a_sweep_copies_what_was_missed_expires_old_copies_and_reports() -> None
         ("expired-35", "vol-a", True),
         ("expired-40", "vol-a", True),
     ]
-    assert {"kept-a", "kept-b", "faulty-b", "kept-d", "unmarked"} <= set(gateway.backups)
+    assert {"kept-a", "kept-b", "faulty-b", "kept-d", "unmarked", "theirs"} <= set(gateway.backups)
+    assert report.kept == (
+        KeptCopy(AWAY, "unmarked", "a-40", f"no {MARKER_TAG} marker: not made by this function"),
+    )
     assert (report.failures, report.left, report.notes) == ((), (), ())
     rpo = {line.volume: line for line in report.rpo}
     assert set(rpo) == {"vol-a", "vol-b", "vol-d"}
@@ -681,3 +803,17 @@ def test_a_failed_delete_fails_the_sweep_and_the_rest_are_still_deleted() -> Non
     assert gateway.deleted == [(AWAY, "expired-35")]
     assert outcome.report is not None
     assert [e.id for e in outcome.report.expired] == ["expired-35"]
+
+
+def test_a_sweep_that_makes_a_volumes_first_copy_does_not_flag_it_past_rpo() -> None:
+    gateway = store(source("first", hours=2, volume="vol-new"))
+    outcome = run_sweep(settings(), gateway, plenty(gateway), NOW)
+    assert outcome.report is not None
+    [line] = outcome.report.rpo
+    assert (line.volume, line.newest_available_id, line.latest_state, line.flag) == (
+        "vol-new",
+        None,
+        "CREATING",
+        None,
+    )
+    assert sweep_title(outcome.report, dry_run=False) == f"Backup sweep of {HOME}: copied 1, RPO met"
