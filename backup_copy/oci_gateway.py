@@ -2,21 +2,25 @@
 
 It implements the ports (backup_copy.ports) (BackupStore, Notifier) with Block Storage and Notifications
 clients, signed by the function's resource principal, built on first use and cached per region for
-warm invocations. Every call is retried while the invocation's deadline allows, and every SDK
+warm invocations. Every call is retried while the invocation's deadline allows, no call outlives the
+time the deadline leaves it, every answer is checked to be what the operation answers, and every
 failure leaves here as one of the errors in backup_copy.errors.
 """
 
 from __future__ import annotations
 
+import contextvars
+import json
 import logging
 import os
 import random
 import re
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from threading import Lock
 from typing import Any
 
 import oci
@@ -29,9 +33,10 @@ from oci.core.models import (
     UpdateBootVolumeBackupDetails,
     UpdateVolumeBackupDetails,
     UpdateVolumeGroupBackupDetails,
+    core_type_mapping,
 )
 from oci.ons import NotificationDataPlaneClient
-from oci.ons.models import MessageDetails
+from oci.ons.models import MessageDetails, ons_type_mapping
 
 from backup_copy.backups import MARKER_TAG, Backup, BackupCopy, BackupKind, CopyRequest
 from backup_copy.deadline import Deadline
@@ -49,8 +54,13 @@ from backup_copy.ocids import parse_ocid
 
 log = logging.getLogger(__name__)
 
-# The shortest read timeout an attempt gets, however close the deadline.
+# The shortest time an attempt gets, however close the deadline.
 MIN_READ_TIMEOUT = 0.5
+# The page the list calls ask for: the most OCI's reference of the Block Storage API (20160918)
+# documents for ListBootVolumeBackups, ListVolumeBackups and ListVolumeGroupBackups ("limit: 1 is the
+# minimum, 1000 is the maximum. Default Value: 100"); the SDK's docstrings state no range. Without it
+# every hundred backups would cost a request, and a sweep pays that per kind and destination.
+LIST_PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -124,6 +134,7 @@ class RetryPolicy:
     # Seconds kept back, when deciding whether to try again, to report a failure after the last try.
     reserve: float = 4.0
     connect_timeout: float = 5.0
+    # The longest an attempt may take, connect to last byte, and so the longest wait for any read.
     read_timeout: float = 25.0
     # 404s on a tag write retried like transient failures: a copy OCI has just accepted may not be
     # visible in its region yet (eventual consistency). Bounded, since OCI also answers 404 for a
@@ -187,15 +198,23 @@ class OciGateway:
         self._retry = retry or RetryPolicy()
         self._credentials: Credentials | None = None
         self._clients: dict[tuple[str, str], Any] = {}
-        self._lock = Lock()
+        self._lock = threading.Lock()
 
     # --- the BackupStore port ---------------------------------------------------------
 
     def get_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> Backup:
         """Read a backup in its own region."""
         api = _APIS[kind]
-        client = self._client("iaas", region)
-        data = self._call(client, "get", region, deadline, api.get, backup_id, kind=kind).data
+        data = self._call(
+            "iaas",
+            "get",
+            region,
+            deadline,
+            api.get,
+            backup_id,
+            kind=kind,
+            expect=lambda answer: _check_backup(answer.data, kind, region, backup_id),
+        ).data
         return self._source(kind, region, data)
 
     def find_copies(self, source: Backup, region: str, deadline: Deadline) -> list[BackupCopy]:
@@ -217,15 +236,16 @@ class OciGateway:
     def request_copy(self, source: Backup, request: CopyRequest, deadline: Deadline) -> BackupCopy:
         """Ask the SOURCE region to copy `source`; the destination travels in the body."""
         api = _APIS[source.kind]
-        client = self._client("iaas", source.region)
         details = api.details(
             destination_region=request.destination_region,
             display_name=request.display_name,
             kms_key_id=request.kms_key_id,
         )
         # The same retry token on every attempt: OCI answers a repeat with the first result.
+        # The answer is the new backup, in the destination: anything else (a `{}` from a proxy) is no
+        # proof of a copy, so it fails the attempt rather than passing for one.
         response = self._call(
-            client,
+            "iaas",
             "copy",
             source.region,
             deadline,
@@ -234,6 +254,7 @@ class OciGateway:
             details,
             kind=source.kind,
             destination=request.destination_region,
+            expect=lambda answer: _check_backup(answer.data, source.kind, request.destination_region),
             opc_retry_token=request.retry_token,
         )
         return BackupCopy(
@@ -255,18 +276,19 @@ class OciGateway:
         409 IncorrectState, retried like any other.
         """
         api = _APIS[source.kind]
-        client = self._client("iaas", copy.region)
         freeform, defined = source.copy_tags(deployment)
+        copy_id = copy.id
         self._call(
-            client,
+            "iaas",
             "tag",
             copy.region,
             deadline,
             api.update,
-            copy.id,
+            copy_id,
             api.update_details(freeform_tags=freeform, defined_tags=defined),
             kind=source.kind,
             not_found_retries=self._retry.tag_not_found_retries,
+            expect=lambda answer: _check_backup(answer.data, source.kind, copy.region, copy_id),
         )
 
     def list_backups(
@@ -279,17 +301,15 @@ class OciGateway:
 
     def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
         """Delete a backup (retention of the copies this function made)."""
-        client = self._client("iaas", region)
-        self._call(client, "delete", region, deadline, _APIS[kind].delete, backup_id, kind=kind)
+        self._call("iaas", "delete", region, deadline, _APIS[kind].delete, backup_id, kind=kind)
 
     # --- the Notifier port -----------------------------------------------------------------------
 
     def publish(self, topic_id: str, title: str, body: str, deadline: Deadline) -> str:
         """Publish to the topic, in the topic's region; returns the message id."""
         region = parse_ocid(topic_id, resource_type="onstopic").region
-        client = self._client("notification", region)
         response = self._call(
-            client,
+            "notification",
             "publish",
             region,
             deadline,
@@ -297,6 +317,7 @@ class OciGateway:
             topic_id,
             MessageDetails(title=title, body=body),
             reserve=0.5,
+            expect=lambda answer: _check_published(answer.data),
         )
         return str(response.data.message_id)
 
@@ -305,15 +326,26 @@ class OciGateway:
     def _list(
         self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline, **filters: str
     ) -> list[Any]:
-        """Every page of a kind's list call in a compartment and region."""
-        client = self._client("iaas", region)
+        """Every page of a kind's list call in a compartment and region, each of the largest size."""
         items: list[Any] = []
         page: str | None = None
         while True:
-            # The SDK's own keyword arguments: a filter and the page token.
-            sdk_kwargs: dict[str, Any] = {**filters, **({"page": page} if page else {})}
+            # The SDK's own keyword arguments: a filter, the page size and the page token.
+            sdk_kwargs: dict[str, Any] = {**filters, "limit": LIST_PAGE_SIZE}
+            if page:
+                sdk_kwargs["page"] = page
+            # A listing decides whether a copy exists: a body that is not a list of backups (a `{}`
+            # reads as an empty list to the SDK) must fail, or it would pass for "no copies".
             response = self._call(
-                client, "list", region, deadline, _APIS[kind].list, compartment_id, kind=kind, **sdk_kwargs
+                "iaas",
+                "list",
+                region,
+                deadline,
+                _APIS[kind].list,
+                compartment_id,
+                kind=kind,
+                expect=lambda answer: _check_listing(answer.data, kind, region),
+                **sdk_kwargs,
             )
             items.extend(response.data)
             page = response.next_page
@@ -340,12 +372,25 @@ class OciGateway:
         }
         if self._endpoint_template:
             kwargs["service_endpoint"] = self._endpoint_template.format(region=region, service=service)
-        client_class = BlockstorageClient if service == "iaas" else NotificationDataPlaneClient
-        return client_class({**credentials.config, "region": region}, **kwargs)
+        client_class, models = (
+            (BlockstorageClient, core_type_mapping)
+            if service == "iaas"
+            else (NotificationDataPlaneClient, ons_type_mapping)
+        )
+        client = client_class({**credentials.config, "region": region}, **kwargs)
+        base = client.base_client
+        base.deserialize_response_data = _shape_checked(base.deserialize_response_data, models)
+        return client
+
+    def _forget_client(self, service: str, region: str, client: Any) -> None:
+        """Drop `client` from the cache (an abandoned attempt may still be using it)."""
+        with self._lock:
+            if self._clients.get((service, region)) is client:
+                del self._clients[(service, region)]
 
     def _call(
         self,
-        client: Any,
+        service: str,
         operation: str,
         region: str,
         deadline: Deadline,
@@ -355,20 +400,23 @@ class OciGateway:
         destination: str | None = None,
         reserve: float | None = None,
         not_found_retries: int = 0,
+        expect: Callable[[Any], None] | None = None,
         **kwargs: Any,
     ) -> Any:
-        """Call `client.<sdk_method>`, retrying transient failures while the deadline leaves room.
+        """Call `<service client>.<sdk_method>`, retrying transient failures while the deadline allows.
 
-        Each attempt's read timeout is cut to the time left (less the reserve), so a hung answer
-        fails while the function can still report it, rather than outliving the container.
-        The first `not_found_retries` 404 answers are retried like transient failures.
+        Each attempt, connect to last byte, is cut to the time left (less the reserve), so a hung or
+        trickling answer fails while the function can still report it, rather than outliving the
+        container. `expect` checks the answer: an answer it refuses is retried like a 5xx. The first
+        `not_found_retries` 404 answers are retried like transient failures.
         """
         keep = self._retry.reserve if reserve is None else reserve
-        method = getattr(client, sdk_method)
         attempt = 0
         not_found = 0
         while True:
             attempt += 1
+            # Built first, so that credentials that cannot load say so whatever the deadline.
+            client = self._client(service, region)
             left = deadline.remaining() - keep
             if left <= 0:
                 # The reserve is for reporting: no call may start in it (the first included).
@@ -378,11 +426,18 @@ class OciGateway:
                     region=region,
                     attempts=attempt - 1,
                 )
-            read = max(MIN_READ_TIMEOUT, min(self._retry.read_timeout, left))
+            # The whole attempt gets `bound`, and so does each wait for bytes within it (see _within).
+            bound = max(MIN_READ_TIMEOUT, min(self._retry.read_timeout, left))
+            timeout = (min(self._retry.connect_timeout, bound), bound)
+            call = _attempt(client, sdk_method, args=args, kwargs=kwargs, timeout=timeout)
             try:
-                with _attempt_timeout(client, (min(self._retry.connect_timeout, read), read)):
-                    return method(*args, **kwargs)
+                response = _within(bound, call)
+                if expect is not None:
+                    expect(response)
+                return response
             except Exception as exc:  # the SDK's errors are classified; anything else is a bug
+                if isinstance(exc, _Unanswered):
+                    self._forget_client(service, region, client)
                 error = classify(exc, operation, region, kind=kind, destination=destination, attempts=attempt)
                 if error is None:
                     raise
@@ -430,14 +485,151 @@ class OciGateway:
         )
 
 
+class _Unanswered(Exception):
+    """An attempt that had no complete answer within its time; its worker thread was abandoned."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no complete answer within {seconds:.1f} s")
+        self.seconds = seconds
+
+
+class _Malformed(Exception):
+    """A successful answer whose body is not what the operation answers; `problem` says how."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+def _attempt(
+    client: Any,
+    sdk_method: str,
+    *,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    timeout: tuple[float, float],
+) -> Callable[[], Any]:
+    """One SDK call, with `timeout` (connect, read) for its requests."""
+
+    def call() -> Any:
+        with _attempt_timeout(client, timeout):
+            return getattr(client, sdk_method)(*args, **kwargs)
+
+    return call
+
+
+def _within(seconds: float, call: Callable[[], Any]) -> Any:
+    """`call()` run on a worker thread; _Unanswered when it has not returned within `seconds`.
+
+    The SDK offers only (connect, read) timeouts, and its requests' read timeout bounds each wait
+    for bytes, not the answer: one trickled a byte at a time outlives any deadline. Aborting the read
+    from a timer would need the socket of the request in flight, which neither the SDK nor its
+    vendored requests hands out (closing the session closes only idle pooled connections). So the
+    caller waits for the worker at most `seconds`, then leaves it: a daemon thread, it ends when its
+    socket does and never holds the process, and the caller drops its client from the cache (SDK
+    clients are not thread-safe), so no two threads ever use one client.
+    """
+    future: Future[Any] = Future()
+    # The worker logs (the SDK's warnings) with the invocation's call and event ids.
+    context = contextvars.copy_context()
+
+    def work() -> None:
+        try:
+            future.set_result(context.run(call))
+        except BaseException as exc:  # handed over to the waiting caller, which classifies it
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name="oci-call", daemon=True).start()
+    done, _ = wait((future,), timeout=seconds)
+    if not done:
+        raise _Unanswered(seconds)
+    return future.result()
+
+
+def _shape_checked(deserialize: Callable[..., Any], models: Mapping[str, Any]) -> Callable[..., Any]:
+    """The SDK's deserialiser, refusing a body whose JSON is not the shape the operation answers.
+
+    The SDK reads `{}`, an empty body or text that is not JSON as an empty list (a listing) or a model
+    with every field None (a backup), so the raw body is checked here, where the SDK hands it over:
+    BaseClient.request calls `self.deserialize_response_data(content, response_type, ...)` for
+    every successful answer that has a body type (a model, or a list of models), and with type
+    "object" for error bodies, which it reads loosely on purpose and which pass through untouched.
+    """
+
+    def checked(response_data: bytes, response_type: str, allow_control_chars: Any = None) -> Any:
+        if response_type.startswith("list[") and response_type[5:-1] in models:
+            _check_shape(response_data, listing=True)
+        elif response_type in models:
+            _check_shape(response_data, listing=False)
+        return deserialize(response_data, response_type, allow_control_chars)
+
+    return checked
+
+
+def _check_shape(body: bytes, *, listing: bool) -> None:
+    if not body.strip():
+        raise _Malformed("the body is empty")
+    try:
+        parsed = json.loads(body)
+    except ValueError:  # UnicodeDecodeError included
+        raise _Malformed("the body is not JSON") from None
+    if listing and not isinstance(parsed, list):
+        raise _Malformed(f"a list was expected, the body is {_json_kind(parsed)}")
+    if listing and not all(isinstance(item, dict) for item in parsed):
+        raise _Malformed("an item of the list is not an object")
+    if not listing and not isinstance(parsed, dict):
+        raise _Malformed(f"an object was expected, the body is {_json_kind(parsed)}")
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "null" if value is None else f"a JSON {type(value).__name__}"
+
+
+def _check_backup(data: Any, kind: BackupKind, region: str, backup_id: str | None = None) -> None:
+    """_Malformed unless `data` is a backup of `kind` in `region` (`backup_id`, when given)."""
+    identifier = getattr(data, "id", None)
+    if not isinstance(identifier, str) or not identifier:
+        raise _Malformed("it has no id")
+    try:
+        ocid = parse_ocid(identifier, resource_type=kind.ocid_type)
+    except ValueError as exc:
+        raise _Malformed(f"its id {printable(identifier, 120)!r} is not a {kind.label} OCID: {exc}") from None
+    if ocid.region != region:
+        raise _Malformed(f"its id {identifier} is in {ocid.region}, not {region}")
+    if backup_id is not None and identifier != backup_id:
+        raise _Malformed(f"its id {identifier} is not the one asked for, {backup_id}")
+    for name, what in (("lifecycle_state", "lifecycle state"), ("compartment_id", "compartment")):
+        value = getattr(data, name, None)
+        if not isinstance(value, str) or not value:
+            raise _Malformed(f"{identifier} has no {what}")
+
+
+def _check_listing(data: Any, kind: BackupKind, region: str) -> None:
+    """_Malformed unless `data` is a list of backups of `kind` in `region`."""
+    if not isinstance(data, list):
+        raise _Malformed(f"a list was expected, the SDK gave {type(data).__name__}")
+    for item in data:
+        _check_backup(item, kind, region)
+
+
+def _check_published(data: Any) -> None:
+    """_Malformed unless `data` names the message published."""
+    message_id = getattr(data, "message_id", None)
+    if not isinstance(message_id, str) or not message_id:
+        raise _Malformed("it has no message id")
+
+
 @contextmanager
 def _attempt_timeout(client: Any, timeout: tuple[float, float]) -> Iterator[None]:
     """Give the client's requests `timeout` (connect, read) for one attempt, then restore its own."""
     # The SDK's operations accept no timeout argument, and BaseClient.request hands requests the
     # client's own `base_client.timeout` on every call, so setting that attribute is the only hook.
-    # It is safe on a client shared through the cache because the fdk serves one call at a time
-    # per container, so nothing else sends through this client meanwhile. Once destinations run in
-    # parallel, each thread must have a client of its own, or attempts would set each other's timeout.
+    # It cannot race: an attempt's worker is the only thread using its client while it runs, and an
+    # abandoned worker's client is dropped from the cache (see _within).
     base = client.base_client
     own = base.timeout
     base.timeout = timeout
@@ -530,6 +722,22 @@ def classify(
     attempts: int = 1,
 ) -> Failed | CopyLimited | None:
     """The error an SDK exception stands for, with a reason that says what to fix; None if not OCI's."""
+    if isinstance(exc, _Unanswered):
+        return TransientError(
+            f"OCI did not answer in time for {operation} in {region} ({exc})",
+            operation=operation,
+            region=region,
+            attempts=attempts,
+        )
+    if isinstance(exc, _Malformed):
+        # A 200 that is not the operation's answer is likely a proxy or a service fault: worth a retry.
+        return TransientError(
+            f"OCI answered {operation} in {region} with a body that is not {_expected(operation, kind)}: "
+            f"{exc.problem}",
+            operation=operation,
+            region=region,
+            attempts=attempts,
+        )
     if isinstance(exc, oci.exceptions.ServiceError):
         return _classify_service_error(
             exc, operation, region, kind=kind, destination=destination, attempts=attempts
@@ -561,8 +769,10 @@ def _classify_service_error(
     destination: str | None,
     attempts: int,
 ) -> Failed | CopyLimited:
-    """An OCI error answer as a failure (or a copy held back by the limits)."""
-    status, code, message = int(exc.status), str(exc.code), str(exc.message)
+    """An OCI error answer (a ServiceError) as a failure, or a copy held back by the limits."""
+    # The SDK leaves code and message None when the error body is not OCI's JSON (a proxy's page).
+    status, code = int(exc.status), (str(exc.code) if exc.code else None)
+    message = str(exc.message) if exc.message else ""
     context = {
         "operation": operation,
         "region": region,
@@ -578,10 +788,10 @@ def _classify_service_error(
     if final is not None:
         error = RetryTokenInvalidated if code == "InvalidatedRetryToken" else PermanentError
         return error(final, **context)
-    if operation == "copy" and is_copy_limit(status, code, message):
+    if operation == "copy" and is_copy_limit(status, code or "", message):
         return CopyLimited(
             f"OCI's copy limits hold the copy to {destination or 'the destination'} back "
-            f"({status} {code}: {printable(message, 200)})",
+            f"({_status_text(status, code)}: {printable(message, 200)})",
             region=destination or region,
             http_status=status,
             code=code,
@@ -593,7 +803,9 @@ def _classify_service_error(
         status == 429 or (status == 409 and code in _TRANSIENT_409) or (status >= 500 and status != 501)
     )
     if transient:
-        return TransientError(f"OCI answered {status} {code} to {operation} in {region}", **context)
+        return TransientError(
+            f"OCI answered {_status_text(status, code)} to {operation} in {region}", **context
+        )
     explained = _explain(
         operation=operation,
         region=region,
@@ -608,10 +820,10 @@ def _classify_service_error(
 
 
 def _final_refusal(
-    operation: str, region: str, *, status: int, code: str, message: str, destination: str | None
+    operation: str, region: str, *, status: int, code: str | None, message: str, destination: str | None
 ) -> str | None:
     """What a refusal that settles the matter means to an operator; None for any other answer."""
-    said = f"OCI answered {status} {code} to {operation} in {region}: {printable(message, 200)}"
+    said = f"OCI answered {_status_text(status, code)} to {operation} in {region}: {printable(message, 200)}"
     if _is_marketplace_refusal(operation, status, message):
         return (
             f"OCI will not copy this boot volume backup to {destination or 'another region'}: its boot "
@@ -641,7 +853,8 @@ _REFUSED = {
     "there, and the tenancy must be subscribed to {region}",
     "copy": "the function may not copy this backup; the dynamic group needs 'use {resource}' in {region} "
     "(the copy permission) and 'manage {resource}' in {destination}",
-    "tag": "the function may not tag the copy; the dynamic group needs 'manage {resource}' in {region}",
+    "tag": "the function may not tag the copy; the dynamic group needs 'manage {resource}' in {region} "
+    "and 'use tag-namespaces' for the defined tags' namespaces",
     "delete": "the function may not delete the copy; retention needs 'manage {resource}' "
     "(the *_DELETE permission) in {region}",
     "publish": "the topic is gone, or the function may not publish to it; the dynamic group needs "
@@ -649,17 +862,28 @@ _REFUSED = {
 }
 
 
+def _expected(operation: str, kind: BackupKind | None) -> str:
+    """What a successful answer to `operation` is, as a person names it."""
+    noun = kind.label if kind else "backup"
+    return {"list": f"a list of {noun}s", "publish": "a published message"}.get(operation, f"a {noun}")
+
+
+def _status_text(status: int, code: str | None) -> str:
+    """`404 NotAuthorizedOrNotFound`, or `404 (no error code)` when OCI's answer carried none."""
+    return f"{status} {code}" if code else f"{status} (no error code)"
+
+
 def _explain(
     *,
     operation: str,
     region: str,
     status: int,
-    code: str,
+    code: str | None,
     message: str,
     kind: BackupKind | None,
     destination: str | None,
 ) -> str:
-    said = f"OCI answered {status} {code} to {operation} in {region}"
+    said = f"OCI answered {_status_text(status, code)} to {operation} in {region}"
     if status == 401:
         return (
             f"{said}: the function's credentials were not accepted; check that it runs as a "
@@ -672,9 +896,11 @@ def _explain(
             destination=destination or "the destination",
         )
         return f"{said}: {hint}"
+    # The message may be a proxy's whole error page: cut to what a reason can carry.
+    detail = f": {printable(message, 300)}" if message else ""
     if status == 400:
-        return f"{said}: {message} (check DESTINATION_REGIONS and DESTINATION_KMS_KEY_IDS)"
-    return f"{said}: {message}"
+        return f"{said}{detail} (check DESTINATION_REGIONS and DESTINATION_KMS_KEY_IDS)"
+    return f"{said}{detail}"
 
 
 __all__ = [

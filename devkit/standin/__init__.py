@@ -3,13 +3,27 @@
 from devkit.standin.credentials import ResourcePrincipal, make_resource_principal
 from devkit.standin.ocids import make_ocid, region_key
 from devkit.standin.server import RecordedRequest, StandIn
-from devkit.standin.state import Backup, BackupKind, CopyEnd, Fault, KindName, Message, RouteName
+from devkit.standin.state import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    Backup,
+    BackupKind,
+    CopyEnd,
+    Fault,
+    Garbage,
+    KindName,
+    Message,
+    RouteName,
+)
 
 __all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
     "Backup",
     "BackupKind",
     "CopyEnd",
     "Fault",
+    "Garbage",
     "KindName",
     "Message",
     "RecordedRequest",

@@ -30,11 +30,12 @@ from devkit.standin.state import (
     Cloud,
     CopyEnd,
     CopyLimitRefusal,
-    Fault,
+    Garbage,
     KindName,
     Message,
     Refusal,
     Reply,
+    Scripted,
     utc_now,
 )
 
@@ -202,9 +203,10 @@ class _Handler(BaseHTTPRequestHandler):
                 resource_id=incoming.route.resource_id,
             )
         )
-        self._send(reply, headers.get("opc-request-id") or uuid.uuid4().hex.upper())
+        trickle = standin.cloud.trickle(incoming.route.name)
+        self._send(reply, headers.get("opc-request-id") or uuid.uuid4().hex.upper(), trickle)
 
-    def _send(self, reply: Reply, request_id: str) -> None:
+    def _send(self, reply: Reply, request_id: str, trickle: float) -> None:
         # One request per connection: no idle keep-alive threads to wait for at shutdown.
         self.close_connection = True
         try:
@@ -218,10 +220,23 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("connection", "close")
             self.end_headers()
             if reply.status != 204:
-                self.wfile.write(reply.body)
+                self._write_body(reply.body, trickle)
         except OSError:
             # The client gave up (a read timeout, or the stand-in is stopping).
             logger.debug("could not send the answer", exc_info=True)
+
+    def _write_body(self, body: bytes, trickle: float) -> None:
+        if trickle <= 0:
+            self.wfile.write(body)
+            return
+        # A trickle: headers at once, then the body a byte at a time. Not an OCI behaviour but a slow
+        # proxy or link; the SDK's read timeout (BlockstorageClient's `timeout`, handed to requests)
+        # bounds each wait for bytes, not the whole answer (requests' docs, "Timeouts"), so a
+        # trickle outlives it. Stops when the stand-in stops or the client hangs up (OSError).
+        for index in range(len(body)):
+            self.wfile.write(body[index : index + 1])
+            if self.server.standin.stopped_within(trickle):
+                return
 
 
 class StandIn:
@@ -391,12 +406,12 @@ class StandIn:
         """Create a notification topic in `region` and return its OCID."""
         return self.cloud.add_topic(region)
 
-    def script_faults(self, faults: Iterable[Fault]) -> None:
-        """Append scripted error answers; each request takes the first fault that matches it."""
+    def script_faults(self, faults: Iterable[Scripted]) -> None:
+        """Append scripted answers (errors, garbage); each request takes the first that matches it."""
         self.cloud.script_faults(list(faults))
 
     @property
-    def pending_faults(self) -> list[Fault]:
+    def pending_faults(self) -> list[Scripted]:
         """Scripted faults not yet consumed."""
         return self.cloud.pending_faults()
 
@@ -407,6 +422,10 @@ class StandIn:
     def set_latency(self, seconds: float, route: str | None = None) -> None:
         """Delay answers to `route` (every route when None) by `seconds`."""
         self.cloud.set_latency(seconds, route)
+
+    def set_trickle(self, seconds_per_byte: float, route: str | None = None) -> None:
+        """Send answers to `route` (every route when None) a body byte per `seconds_per_byte`; 0: off."""
+        self.cloud.set_trickle(seconds_per_byte, route)
 
     def forget_retry_tokens(self) -> None:
         """Act as if the 24-hour retry-token window had passed."""
@@ -501,6 +520,10 @@ class StandIn:
 
     # Serving (called from handler threads).
 
+    def stopped_within(self, seconds: float) -> bool:
+        """Wait `seconds`, or less if the stand-in starts stopping: whether it has."""
+        return self._stopping.wait(seconds)
+
     def record(self, request: RecordedRequest) -> None:
         """Add a request to the log."""
         with self._requests_lock:
@@ -521,9 +544,11 @@ class StandIn:
         delay = self.cloud.latency(route.name)
         if delay > 0 and self._stopping.wait(delay):
             raise ApiError(503, "ServiceUnavailable", "The stand-in is stopping")
-        fault = self.cloud.take_fault(route.name, route.region)
-        if fault is not None:
-            raise ApiError(fault.status, fault.code, fault.message)
+        scripted = self.cloud.take_fault(route.name, route.region)
+        if isinstance(scripted, Garbage):
+            return Reply(scripted.status, scripted.body)
+        if scripted is not None:
+            raise ApiError(scripted.status, scripted.code, scripted.message)
 
         token = signed.headers.get("opc-retry-token")
         if not (token and route.name in _RETRIED_ROUTES):

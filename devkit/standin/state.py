@@ -20,7 +20,13 @@ RouteName = Literal["get", "list", "update", "delete", "copy", "publish"]
 CopyEnd = Literal["AVAILABLE", "FAULTY"]
 
 MAX_MESSAGE_BODY_BYTES = 64 * 1024
-_MAX_PAGE_SIZE = 1000
+# Oracle's reference of the Block Storage API (20160918) for ListBootVolumeBackups, ListVolumeBackups
+# and ListVolumeGroupBackups, query parameter `limit`: "1 is the minimum, 1000 is the maximum.
+# Default Value: 100" (docs.oracle.com/en/engineered-systems/private-cloud-appliance/3.0-latest/
+# ceapi/op-20160918-volumebackups-get.html and its boot volume and volume group siblings). The SDK's
+# docstrings of those calls (oci 2.189.0) state no range, only "Example: `50`".
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
 # COMMITTED: a volume group backup's state between CREATING and AVAILABLE (the SDK's VolumeGroupBackup
 # lifecycle states); a group copy in it is still being made.
 _IN_PROGRESS = frozenset({"CREATING", "REQUEST_RECEIVED", "COMMITTED"})
@@ -231,6 +237,30 @@ class Fault:
 
 
 @dataclass(frozen=True)
+class Garbage:
+    """A scripted answer whose body is not OCI's: the next `count` requests to `route` get `body`.
+
+    Not an answer OCI documents: what a proxy in the way or a service fault can send, a 200 with
+    `{}`, an empty body, text that is not JSON, a list where an object belongs, or a proxy's own
+    error page (`status` 404 with HTML). The operation does not run.
+    """
+
+    route: RouteName
+    body: bytes
+    status: int = 200
+    region: str | None = None
+    count: int = 1
+
+    def matches(self, route: str, region: str) -> bool:
+        """Whether this answer is due to a request to `route` in `region`."""
+        return self.route == route and self.region in (None, region)
+
+
+# Either kind of scripted answer: an error, or a garbage 200.
+Scripted = Fault | Garbage
+
+
+@dataclass(frozen=True)
 class Reply:
     """A successful answer: status, body, extra headers."""
 
@@ -331,8 +361,9 @@ class Cloud:
         self._topics: dict[str, set[str]] = {region: set() for region in regions}
         self._messages: list[Message] = []
         self._retry_tokens: dict[tuple[str, str, str], _RememberedCall] = {}
-        self._faults: list[Fault] = []
+        self._faults: list[Scripted] = []
         self._latency: dict[str | None, float] = {}
+        self._trickle: dict[str | None, float] = {}
 
     # Test-facing set-up and inspection.
 
@@ -383,7 +414,7 @@ class Cloud:
         with self._lock:
             return [m for m in self._messages if topic_id in (None, m.topic_id)]
 
-    def script_faults(self, faults: list[Fault]) -> None:
+    def script_faults(self, faults: list[Scripted]) -> None:
         """Append faults to the script."""
         for fault in faults:
             if fault.count < 1:
@@ -391,7 +422,7 @@ class Cloud:
         with self._lock:
             self._faults.extend(faults)
 
-    def pending_faults(self) -> list[Fault]:
+    def pending_faults(self) -> list[Scripted]:
         """The faults not yet consumed, with their remaining counts."""
         with self._lock:
             return list(self._faults)
@@ -401,7 +432,7 @@ class Cloud:
         with self._lock:
             self._faults.clear()
 
-    def take_fault(self, route: str, region: str) -> Fault | None:
+    def take_fault(self, route: str, region: str) -> Scripted | None:
         """The first scripted fault that matches this request, consumed once."""
         with self._lock:
             for index, fault in enumerate(self._faults):
@@ -422,6 +453,16 @@ class Cloud:
         """The delay for `route`: its own setting, else the global one."""
         with self._lock:
             return self._latency.get(route, self._latency.get(None, 0.0))
+
+    def set_trickle(self, seconds_per_byte: float, route: str | None) -> None:
+        """Send the body of answers to `route` (all routes when None) one byte per `seconds_per_byte`."""
+        with self._lock:
+            self._trickle[route] = seconds_per_byte
+
+    def trickle(self, route: str) -> float:
+        """The pause between body bytes for `route`: its own setting, else the global one (0: none)."""
+        with self._lock:
+            return self._trickle.get(route, self._trickle.get(None, 0.0))
 
     def forget_retry_tokens(self) -> None:
         """Act as if OCI's 24-hour retry-token window had passed."""
@@ -544,11 +585,11 @@ class Cloud:
 
         limit_text = _first(query, "limit")
         try:
-            limit = int(limit_text) if limit_text is not None else _MAX_PAGE_SIZE
+            limit = int(limit_text) if limit_text is not None else DEFAULT_PAGE_SIZE
         except ValueError as exc:
             raise invalid(f"Invalid limit: {limit_text}") from exc
-        if not 1 <= limit <= _MAX_PAGE_SIZE:
-            raise invalid(f"limit must be between 1 and {_MAX_PAGE_SIZE}")
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise invalid(f"limit must be between 1 and {MAX_PAGE_SIZE}")
         page = _first(query, "page")
         offset = _page_offset(page) if page else 0
         chunk = found[offset : offset + limit]

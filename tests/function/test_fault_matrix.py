@@ -1,4 +1,5 @@
-"""The function under the real fdk against a faulty stand-in: throttling, 5xx, slow answers, refusals.
+"""The function under the real fdk against a faulty stand-in: throttling, 5xx, slow, trickling and
+garbage answers, refusals.
 
 Every case counts what matters to an operator: the copies in each destination (never more than one),
 the notices published, and the answer. One fdk process serves most cases, warmed up once, each case
@@ -24,7 +25,7 @@ import pytest
 
 from devkit.fdk_process import FdkProcess
 from devkit.local import LocalCloud, local_cloud
-from devkit.standin import Fault, Message, RecordedRequest, RouteName
+from devkit.standin import Fault, Garbage, Message, RecordedRequest, RouteName
 from devkit.standin.credentials import make_resource_principal
 from devkit.standin.ocids import make_ocid
 from tests.events import event_bytes, event_json
@@ -116,7 +117,7 @@ def notice_body(notice: Message) -> dict[str, Any]:
 
 
 def reset(cloud: LocalCloud) -> None:
-    """No faults, no latency, no recorded requests, and earlier cases' copies finished.
+    """No faults, no latency or trickle, no recorded requests, and earlier cases' copies finished.
 
     The stand-in keeps OCI's cap of ten copies in flight from a source region: copies left in flight
     by earlier cases would otherwise hold this case's copies back.
@@ -124,8 +125,10 @@ def reset(cloud: LocalCloud) -> None:
     cloud.standin.finish_all_copies()
     cloud.standin.clear_faults()
     cloud.standin.set_latency(0.0)
+    cloud.standin.set_trickle(0.0)
     for route in ROUTES:
         cloud.standin.set_latency(0.0, route)
+        cloud.standin.set_trickle(0.0, route)
     cloud.standin.clear_requests()
 
 
@@ -311,6 +314,101 @@ def test_a_copy_answer_slower_than_the_deadline_allows_fails_in_time_and_a_redel
     for region in DESTINATIONS:
         assert len({r.headers["opc-retry-token"] for r in case.copy_requests(region)}) == 1
     assert len(case.notices()) == 2
+
+
+def test_a_trickling_copy_answer_fails_the_event_within_the_deadline_and_a_redelivery_completes(
+    case: Case,
+) -> None:
+    # Headers at once, then a byte every 0.3 s: no single read waits long enough to time out, so
+    # only a bound on the whole call ends it. The stand-in makes the copy before it answers.
+    case.cloud.standin.set_trickle(0.3, "copy")
+
+    first = case.deliver(timeout=SHORT)
+
+    assert (first.status, first.answer["status"]) == (502, "failed")
+    assert first.seconds < SHORT + 2.0
+    assert first.answer["failures"][0]["region"] == FAR
+    assert "OCI did not answer in time for copy" in first.answer["failures"][0]["reason"]
+    assert {f["class"] for f in first.answer["failures"]} == {"transient"}
+    # The 4-second reserve held: the abandoned copy request was the last one to start.
+    assert [destination_of(r) for r in case.requests("copy")] == [FAR]
+    [failed] = case.notices()
+    assert (failed.title or "").startswith("Backup copy FAILED (failed)")
+
+    case.cloud.standin.set_trickle(0.0, "copy")
+    second = case.deliver()
+
+    assert (second.status, second.answer["status"]) == (200, "copied")
+    assert case.copies() == {FAR: 1, AWAY: 1}
+
+
+# --- answers that are not what the operation answers ---------------------------------------------
+
+# A 200 that proves nothing: what a proxy in the way, or a service fault, can send.
+GARBAGE = {"empty-object": b"{}", "empty-body": b"", "not-json": b"not json", "a-list": b"[{}]"}
+
+
+@pytest.mark.parametrize("body", GARBAGE.values(), ids=GARBAGE.keys())
+def test_a_copy_answered_with_garbage_fails_loudly_and_announces_no_copy(case: Case, body: bytes) -> None:
+    case.cloud.standin.script_faults([Garbage("copy", body, count=10_000)])
+
+    delivery = case.deliver(timeout=SHORT)
+
+    assert (delivery.status, delivery.answer["status"]) == (502, "failed")
+    assert delivery.seconds < SHORT
+    assert delivery.answer["copies"] == []
+    assert case.copies() == {FAR: 0, AWAY: 0}
+    far = delivery.answer["failures"][0]
+    assert (far["region"], far["class"]) == (FAR, "transient")
+    assert f"OCI answered copy in {HOME} with a body that is not a volume backup" in far["reason"]
+    assert len(case.copy_requests(FAR)) >= 2  # retried while the deadline allowed
+    [notice] = case.notices()
+    assert notice.title == f"Backup copy FAILED (failed): {NAME}"
+    assert notice_body(notice)["newBackupIds"] == []
+    [failed] = [line for line in case.log_lines() if line["message"] == "backup failed"]
+    assert failed["level"] == "ERROR"
+
+
+@pytest.mark.parametrize(
+    ("route", "requests"), [("get", 1), ("list", 2), ("copy", 2), ("update", 2), ("publish", 1)]
+)
+def test_one_garbage_answer_on_any_call_is_retried_and_the_copy_succeeds(
+    case: Case, route: RouteName, requests: int
+) -> None:
+    case.cloud.standin.script_faults([Garbage(route, b"{}")])
+
+    delivery = case.deliver()
+
+    assert (delivery.status, delivery.answer["status"]) == (200, "copied")
+    assert "warnings" not in delivery.answer
+    assert case.cloud.standin.pending_faults == []
+    assert len(case.requests(route)) == requests + 1  # the garbage answer was not taken for one
+    assert case.copies() == {FAR: 1, AWAY: 1}
+    for copy_id in case.copy_ids().values():
+        assert case.cloud.standin.backup(copy_id).freeform_tags["backup-copy-source"] == case.source
+    [notice] = case.notices()
+    assert (notice.title or "").startswith(f"Backup copied to {FAR}, {AWAY}")
+
+
+@pytest.mark.parametrize("body", GARBAGE.values(), ids=GARBAGE.keys())
+def test_a_listing_answered_with_garbage_after_the_token_window_makes_no_second_copy(
+    case: Case, body: bytes
+) -> None:
+    first = case.deliver()
+    assert first.answer["status"] == "copied"
+    case.cloud.standin.forget_retry_tokens()
+    case.cloud.standin.clear_requests()
+    case.cloud.standin.script_faults([Garbage("list", body, count=10_000)])
+
+    second = case.deliver(timeout=SHORT)
+
+    assert (second.status, second.answer["status"]) == (502, "failed")
+    assert case.copies() == {FAR: 1, AWAY: 1}
+    assert case.requests("copy") == []
+    assert {f["class"] for f in second.answer["failures"]} == {"transient"}
+    assert "with a body that is not a list of volume backups" in second.answer["failures"][0]["reason"]
+    failed = case.notices()[1]
+    assert failed.title == f"Backup copy FAILED (failed): {NAME}"
 
 
 # --- the notification service --------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from backup_copy.deadline import Deadline
 from backup_copy.errors import PermanentError, TransientError
 from backup_copy.oci_gateway import Credentials, OciGateway, RetryPolicy, default_credentials
 from devkit.local import LocalCloud
-from devkit.standin import Fault
+from devkit.standin import MAX_PAGE_SIZE, Fault, Garbage, wire
 
 HOME, AWAY = "us-phoenix-1", "us-ashburn-1"
 KINDS = {"boot": BackupKind.BOOT, "volume": BackupKind.VOLUME, "volume_group": BackupKind.VOLUME_GROUP}
@@ -314,3 +315,197 @@ def test_a_404_on_anything_but_the_tag_write_is_not_retried(cloud: LocalCloud) -
         gateway.request_copy(source, request_for(source.id, "eu-frankfurt-1"), Deadline.after(30))
 
     assert [r.status for r in cloud.standin.requests] == [404]
+
+
+# --- answers that are not what the operation answers -----------------------------------------------
+
+# A 200 that proves nothing: what a proxy in the way, or a service fault, can send.
+NOT_A_BACKUP = {
+    "empty-object": b"{}",
+    "empty-body": b"",
+    "not-json": b"not json",
+    "a-list": b'[{"id": "x"}]',
+    "null": b"null",
+}
+NOT_A_LISTING = {
+    "empty-object": b"{}",
+    "empty-body": b"",
+    "not-json": b"not json",
+    "objects-without-ids": b"[{}, {}]",
+    "a-list-of-strings": b'["a"]',
+}
+
+
+@pytest.mark.parametrize("body", NOT_A_BACKUP.values(), ids=NOT_A_BACKUP.keys())
+def test_a_copy_answered_with_garbage_is_a_transient_failure_never_a_copy(
+    cloud: LocalCloud, body: bytes
+) -> None:
+    source_id = seed(cloud)
+    gateway = gateway_for(cloud, retry=no_wait())
+    source = gateway.get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(30))
+    cloud.standin.script_faults([Garbage("copy", body, count=10_000)])
+
+    with pytest.raises(TransientError) as caught:
+        gateway.request_copy(source, request_for(source_id), Deadline.after(3.0))
+
+    assert caught.value.reason.startswith(
+        f"OCI answered copy in {HOME} with a body that is not a boot volume backup: "
+    )
+    assert caught.value.reason.endswith("as time ran out)")
+    assert caught.value.attempts >= 2  # retried within the deadline
+    assert cloud.standin.backups(AWAY) == []
+
+
+def test_a_copy_answered_with_a_backup_in_the_wrong_region_is_no_copy(cloud: LocalCloud) -> None:
+    source_id = seed(cloud)
+    gateway = gateway_for(cloud, retry=no_wait())
+    source = gateway.get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(30))
+    # The source itself, as a confused proxy or cache might answer: an OCID, but not in the destination.
+    standing = wire.to_json(cloud.standin.backup(source_id).to_model())
+    cloud.standin.script_faults([Garbage("copy", standing, count=10_000)])
+
+    with pytest.raises(TransientError, match=rf"its id {source_id} is in {HOME}, not {AWAY}"):
+        gateway.request_copy(source, request_for(source_id), Deadline.after(2.0))
+
+
+def test_one_garbage_copy_answer_is_retried_with_the_same_token_and_makes_one_copy(
+    cloud: LocalCloud,
+) -> None:
+    source_id = seed(cloud)
+    gateway = gateway_for(cloud, retry=no_wait())
+    source = gateway.get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(30))
+    cloud.standin.script_faults([Garbage("copy", b"{}")])
+
+    copy = gateway.request_copy(source, request_for(source_id), Deadline.after(30))
+
+    copies = [r for r in cloud.standin.requests if r.route == "copy"]
+    assert [r.status for r in copies] == [200, 200]
+    assert len({r.headers["opc-retry-token"] for r in copies}) == 1
+    assert [b.id for b in cloud.standin.backups(AWAY)] == [copy.id]
+
+
+@pytest.mark.parametrize("body", NOT_A_LISTING.values(), ids=NOT_A_LISTING.keys())
+def test_a_listing_answered_with_garbage_is_a_failure_never_no_copies(cloud: LocalCloud, body: bytes) -> None:
+    source_id = seed(cloud)
+    gateway = gateway_for(cloud, retry=no_wait())
+    source = gateway.get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(30))
+    gateway.request_copy(source, request_for(source_id), Deadline.after(30))
+    cloud.standin.script_faults([Garbage("list", body, count=10_000)])
+
+    with pytest.raises(TransientError) as caught:
+        gateway.find_copies(source, AWAY, Deadline.after(2.0))
+
+    assert caught.value.reason.startswith(
+        f"OCI answered list in {AWAY} with a body that is not a list of boot volume backups: "
+    )
+    assert (caught.value.operation, caught.value.region) == ("list", AWAY)
+
+
+@pytest.mark.parametrize("body", [b"{}", b"", b"[]"], ids=["empty-object", "empty-body", "a-list"])
+def test_a_read_answered_with_garbage_is_a_transient_failure_naming_the_operation(
+    cloud: LocalCloud, body: bytes
+) -> None:
+    source_id = seed(cloud)
+    cloud.standin.script_faults([Garbage("get", body, count=10_000)])
+
+    with pytest.raises(TransientError) as caught:
+        gateway_for(cloud, retry=no_wait()).get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(2.0))
+
+    assert caught.value.reason.startswith(
+        f"OCI answered get in {HOME} with a body that is not a boot volume backup: "
+    )
+
+
+def test_a_publish_answered_with_garbage_is_not_a_published_notice(cloud: LocalCloud) -> None:
+    cloud.standin.script_faults([Garbage("publish", b"{}", count=10_000)])
+
+    with pytest.raises(TransientError, match="with a body that is not a published message: it has no"):
+        gateway_for(cloud, retry=no_wait()).publish(cloud.topic_id, "t", "b", Deadline.after(2.0))
+
+
+def test_an_error_answer_without_an_oci_error_code_reads_sensibly(cloud: LocalCloud) -> None:
+    source_id = seed(cloud)
+    cloud.standin.script_faults([Garbage("get", b"<html>Not Found</html>", status=404)])
+
+    with pytest.raises(PermanentError) as caught:
+        gateway_for(cloud).get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(30))
+
+    assert caught.value.reason.startswith(f"OCI answered 404 (no error code) to get in {HOME}: ")
+    assert "None" not in caught.value.reason
+    assert (caught.value.http_status, caught.value.code) == (404, None)
+
+
+# --- page size ----------------------------------------------------------------------------------
+
+
+def test_a_listing_of_many_backups_asks_for_the_largest_page_and_sees_every_backup(cloud: LocalCloud) -> None:
+    seeded = {seed(cloud) for _ in range(250)}
+    gateway = gateway_for(cloud)
+
+    listed = gateway.list_backups(BackupKind.BOOT, cloud.principal.compartment_id, HOME, Deadline.after(30))
+
+    assert {b.id for b in listed} == seeded
+    [request] = cloud.standin.requests
+    assert request.query["limit"] == [str(MAX_PAGE_SIZE)]
+
+
+def test_a_listing_longer_than_the_largest_page_is_read_page_by_page(cloud: LocalCloud) -> None:
+    seeded = {seed(cloud) for _ in range(MAX_PAGE_SIZE + 50)}
+    gateway = gateway_for(cloud)
+
+    listed = gateway.list_backups(BackupKind.BOOT, cloud.principal.compartment_id, HOME, Deadline.after(30))
+
+    assert len(listed) == len(seeded)
+    assert {b.id for b in listed} == seeded
+    lists = [r for r in cloud.standin.requests if r.route == "list"]
+    assert [r.query["limit"] for r in lists] == [[str(MAX_PAGE_SIZE)]] * 2
+    assert ["page" in r.query for r in lists] == [False, True]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_the_lookup_of_copies_asks_for_the_largest_page(cloud: LocalCloud, kind: str) -> None:
+    source_id = seed(cloud, kind)
+    gateway = gateway_for(cloud)
+    source = gateway.get_backup(KINDS[kind], source_id, HOME, Deadline.after(30))
+    cloud.standin.clear_requests()
+
+    gateway.find_copies(source, AWAY, Deadline.after(30))
+
+    [request] = cloud.standin.requests
+    assert (request.route, request.query["limit"]) == ("list", [str(MAX_PAGE_SIZE)])
+
+
+# --- whole-call time --------------------------------------------------------------------------------
+
+
+def test_a_trickling_answer_fails_within_the_deadline_and_its_client_is_not_reused(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source_id = seed(cloud)
+    gateway = gateway_for(cloud)
+    built: list[tuple[str, str]] = []
+    new_client = gateway._new_client
+
+    def counting(credentials: Credentials, service: str, region: str) -> Any:
+        built.append((service, region))
+        return new_client(credentials, service, region)
+
+    monkeypatch.setattr(gateway, "_new_client", counting)
+    source = gateway.get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(30))
+    # Headers at once, then a byte every 0.3 s: no read ever waits long enough to time out.
+    cloud.standin.set_trickle(0.3, route="copy")
+    deadline = Deadline.after(6.0)
+    started = time.monotonic()
+
+    with pytest.raises(TransientError, match=f"OCI did not answer in time for copy in {HOME}"):
+        gateway.request_copy(source, request_for(source_id), deadline)
+
+    assert time.monotonic() - started < 6.0 + 2.0
+    # It gave up as the 4-second reserve began, and started no request within it.
+    assert deadline.remaining() > 3.0
+    assert [r.route for r in cloud.standin.requests].count("copy") == 1
+    # The abandoned request may still be reading through its client: the next call builds another.
+    cloud.standin.set_trickle(0.0, route="copy")
+    again = gateway.get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(30))
+    assert again.id == source_id
+    assert built == [("iaas", HOME), ("iaas", HOME)]

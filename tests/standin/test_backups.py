@@ -3,7 +3,7 @@
 import oci
 import pytest
 
-from devkit.standin import ResourcePrincipal, StandIn, make_ocid
+from devkit.standin import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ResourcePrincipal, StandIn, make_ocid
 
 from .support import AWAY, HOME, ClientFactory, SeedFactory
 
@@ -221,3 +221,33 @@ def test_backups_in_a_region_without_a_short_key_get_the_full_name_in_their_ocid
         )
 
     assert backup_id.startswith("ocid1.volumebackup.oc1.xx-nowhere-1.")
+
+
+def test_list_pages_hold_oci_s_default_of_a_hundred_unless_asked_for_more(
+    standin: StandIn, make_client: ClientFactory, seed: SeedFactory, principal: ResourcePrincipal
+) -> None:
+    seeded = {seed(display_name=f"web-{n:03} daily") for n in range(250)}
+
+    first = make_client().list_boot_volume_backups(principal.compartment_id)
+    standin.clear_requests()
+    every = oci.pagination.list_call_get_all_results(
+        make_client().list_boot_volume_backups, principal.compartment_id
+    )
+    pages = len(standin.requests)
+    one_page = make_client().list_boot_volume_backups(principal.compartment_id, limit=MAX_PAGE_SIZE)
+
+    assert (len(first.data), DEFAULT_PAGE_SIZE) == (100, 100)
+    assert first.next_page
+    assert {b.id for b in every.data} == seeded
+    assert pages == 3
+    assert (len(one_page.data), one_page.next_page) == (250, None)
+
+
+@pytest.mark.parametrize("limit", [0, MAX_PAGE_SIZE + 1])
+def test_list_refuses_a_page_size_oci_does_not_allow(
+    make_client: ClientFactory, principal: ResourcePrincipal, limit: int
+) -> None:
+    with pytest.raises(oci.exceptions.ServiceError) as refused:
+        make_client().list_boot_volume_backups(principal.compartment_id, limit=limit)
+
+    assert (refused.value.status, refused.value.code) == (400, "InvalidParameter")

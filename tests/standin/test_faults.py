@@ -1,9 +1,11 @@
-"""Scripted faults and added latency."""
+"""Scripted faults, garbage answers, added latency and trickled answers."""
+
+import time
 
 import oci
 import pytest
 
-from devkit.standin import Fault, StandIn
+from devkit.standin import Fault, Garbage, ResourcePrincipal, StandIn
 
 from .support import AWAY, HOME, ClientFactory, SeedFactory
 
@@ -74,3 +76,53 @@ def test_latency_on_a_route_can_time_a_client_out(
     listed = client.list_boot_volume_backups(standin.backup(backup_id).compartment_id)
 
     assert [b.id for b in listed.data] == [backup_id]
+
+
+def test_garbage_answers_reach_the_client_as_scripted_and_run_nothing(
+    standin: StandIn, make_client: ClientFactory, seed: SeedFactory, principal: ResourcePrincipal
+) -> None:
+    backup_id = seed()
+    client = make_client()
+    standin.script_faults([Garbage("copy", b"{}"), Garbage("list", b"{}", region=AWAY)])
+    details = oci.core.models.CopyBootVolumeBackupDetails(destination_region=AWAY)
+
+    copied = client.copy_boot_volume_backup(backup_id, details)
+    listed = make_client(AWAY).list_boot_volume_backups(principal.compartment_id)
+
+    # What the SDK makes of them: a backup with no id, an empty listing. Nothing was copied.
+    assert (copied.status, copied.data.id, copied.data.lifecycle_state) == (200, None, None)
+    assert (listed.status, listed.data) == (200, [])
+    assert standin.backups(AWAY) == []
+    assert standin.pending_faults == []
+    assert client.copy_boot_volume_backup(backup_id, details).data.id is not None
+
+
+def test_garbage_can_be_an_error_page_that_is_not_oci_json(
+    standin: StandIn, make_client: ClientFactory, seed: SeedFactory
+) -> None:
+    backup_id = seed()
+    standin.script_faults([Garbage("get", b"<html><body>Not Found</body></html>", status=404)])
+
+    with pytest.raises(oci.exceptions.ServiceError) as refused:
+        make_client().get_boot_volume_backup(backup_id)
+
+    assert (refused.value.status, refused.value.code) == (404, None)
+
+
+def test_a_trickled_answer_outlives_the_sdk_read_timeout(
+    standin: StandIn, make_client: ClientFactory, seed: SeedFactory
+) -> None:
+    backup_id = seed()
+    # A byte every 4 ms: each read waits far less than the 0.5 s read timeout, the whole answer
+    # (some 700 bytes) takes seconds.
+    standin.set_trickle(0.004, route="get")
+    client = make_client(timeout=(2.0, 0.5))
+
+    started = time.monotonic()
+    backup = client.get_boot_volume_backup(backup_id).data
+    took = time.monotonic() - started
+
+    assert backup.id == backup_id
+    assert took > 1.0
+    standin.set_trickle(0.0, route="get")
+    assert client.get_boot_volume_backup(backup_id).data.id == backup_id
