@@ -19,6 +19,11 @@ from devkit.payload import PROJECT, install
 from devkit.scenarios import SessionRun, run_sessions
 from image.trim_payload import DEFAULT_KEEP, import_name
 
+# Imported, but only tried: oci.auth.signers imports its PKCS#11 signer inside a try and carries on
+# without it when pkcs11 is missing (oci/auth/signers/__init__.py, oci 2.189.0), and asn1crypto is
+# imported only by pkcs11. The function signs with a resource principal or an API key, never PKCS#11;
+# leaving them out saves their import on every cold start.
+ONLY_TRIED = frozenset({"pkcs11", "asn1crypto"})
 # Packages kept by subpackage, not whole: the SDK's services load lazily, and the function uses few.
 CUT_BY_SUBPACKAGE = ("oci",)
 IMPORT_TIME = "import time:"
@@ -33,7 +38,7 @@ def imported_modules(logs: str) -> set[str]:
 def keep_entries(modules: set[str], tree: Path) -> list[str]:
     """The keep.txt lines: installed top-level names that were imported, and imported subpackages."""
     installed = {import_name(p.name) for p in tree.iterdir() if not p.name.endswith(".dist-info")}
-    tops = {module.split(".")[0] for module in modules} & installed
+    tops = ({module.split(".")[0] for module in modules} & installed) - ONLY_TRIED
     subs = {
         ".".join(module.split(".")[:2])
         for module in modules
