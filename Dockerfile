@@ -17,7 +17,7 @@ COPY backup_copy/ /function/backup_copy/
 COPY image/import_check.py /build/
 # The function's file system is read-only: compile now, or every cold start compiles in memory.
 RUN python3 -m compileall -q --invalidation-mode unchecked-hash /function && chmod -R o+r /function && \
-    PYTHONPATH=/function:/python python3 -S -B -P /build/import_check.py && \
+    PYTHONPATH=/function:/python python3 -S -B -P /build/import_check.py --bytecode /function /python && \
     rm -fr /build
 
 FROM fnproject/python:3.11

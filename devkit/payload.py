@@ -53,12 +53,14 @@ def install(dest: Path) -> None:
 def check_imports(dest: Path) -> None:
     """Import the function with only the project and `dest` on the path; stop the build if it cannot."""
     checked = subprocess.run(  # noqa: S603  # our own interpreter, our own script
-        [sys.executable, "-S", "-B", "-P", import_check.__file__],
+        [sys.executable, "-S", "-B", "-P", import_check.__file__, "--bytecode", str(dest)],
         env={"PYTHONPATH": f"{PROJECT}:{dest}"},
         check=False,
     )
     if checked.returncode != 0:
-        raise SystemExit(f"the trimmed payload in {dest} cannot import the function (see above)")
+        raise SystemExit(
+            f"the trimmed payload in {dest} cannot import the function, or lacks bytecode (see above)"
+        )
 
 
 def build(dest: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -88,6 +89,27 @@ def test_the_build_fails_when_the_trimmed_tree_cannot_import_the_function(
     assert "No module named 'pydantic_core'" in err
     assert "import check FAILED" in err
     assert "devkit.keep_list" in err
+
+
+def test_the_build_fails_when_a_shipped_module_has_no_bytecode(
+    payload: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    check_imports(payload)
+    assert "bytecode check: every module under" in capfd.readouterr().out
+    # The same tree with one module's .pyc gone, as a build that skipped the compile would leave it.
+    copy = tmp_path / "payload"
+    copy.mkdir()
+    for entry in payload.iterdir():
+        if entry.name != "fdk":
+            (copy / entry.name).symlink_to(entry)
+    shutil.copytree(payload / "fdk", copy / "fdk")
+    [compiled] = (copy / "fdk" / "__pycache__").glob("response.*.pyc")
+    compiled.unlink()
+    with pytest.raises(SystemExit, match="lacks bytecode"):
+        check_imports(copy)
+    err = capfd.readouterr().err
+    assert "bytecode check FAILED: 1 shipped module(s) have no compiled .pyc" in err
+    assert "fdk/response.py" in err
 
 
 def _install(tree: Path, dist: str, files: list[str], scripts: tuple[str, ...] = ()) -> None:
