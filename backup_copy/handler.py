@@ -140,4 +140,5 @@ def _log_outcome(outcome: Outcome) -> None:
         fields["sweep"] = report_json(outcome.report)
     fields = fit(fields, MAX_LOG_FIELDS_BYTES, keep=("newBackupIds", "copies"))
     level = logging.ERROR if outcome.status.http_status != 200 else logging.INFO
-    log.log(level, f"backup {outcome.status.value}", extra={"fields": fields})
+    subject = "sweep" if isinstance(outcome, SweepOutcome) else "backup"
+    log.log(level, f"{subject} {outcome.status.value.replace('_', ' ')}", extra={"fields": fields})

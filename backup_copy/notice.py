@@ -50,7 +50,9 @@ def build_notice(outcome: Outcome) -> Notice:
 
 def _title(outcome: Outcome) -> str:
     if isinstance(outcome, SweepOutcome):
-        return f"Backup copy FAILED ({outcome.status.value}): sweep"
+        return f"FAILED: the backup sweep could not run ({_cause(outcome.error_class)})"
+    if outcome.status is Status.REJECTED:
+        return "FAILED: an event could not be read, so no backup was copied"
     name = outcome.source_name or outcome.source or "unknown backup"
     regions = ", ".join(copy.region for copy in (outcome.new_copies or outcome.copies))
     if outcome.status is Status.COPIED:
@@ -63,11 +65,28 @@ def _title(outcome: Outcome) -> str:
         if planned:
             return f"Dry run: backup would be copied to {planned}: {name}"
         return f"Dry run: every destination already has a copy: {name}"
-    return f"Backup copy FAILED ({outcome.status.value}): {name}"
+    failed = ", ".join(failure.region for failure in outcome.failures)
+    where = f" to {failed}" if failed else f" ({_cause(outcome.error_class)})"
+    return f"FAILED: backup {name} was not copied{where}"
+
+
+def _cause(error_class: str | None) -> str:
+    return {
+        "configuration": "invalid configuration",
+        "transient": "OCI kept failing, and time ran out",
+        "permanent": "OCI refused",
+        "notification": "the notice could not be published",
+    }.get(error_class or "", "see the reason")
 
 
 def sweep_title(report: SweepReport, *, dry_run: bool) -> str:
     """A subject line a person can act on."""
+    if report.examined == 0 and not report.rpo and not report.failures:
+        # A wrong SWEEP_COMPARTMENT_IDS or SWEEP_REGION looks like this: never a reassuring "RPO met".
+        return (
+            f"Backup sweep of {report.source_region} found no backups to protect: "
+            "check SWEEP_COMPARTMENT_IDS and SWEEP_REGION"
+        )
     verb = "would copy" if dry_run else "copied"
     parts = [f"{verb} {len(report.copied)}"]
     if report.expired:

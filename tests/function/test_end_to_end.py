@@ -90,7 +90,7 @@ def test_a_malformed_event_is_rejected_and_no_backup_is_touched(
     assert "data.resourceId: not a well-formed OCID" in str(answer["reason"])
     assert block_storage_requests(cloud) == []
     [notice] = cloud.standin.messages(cloud.topic_id)
-    assert str(notice.title).startswith("Backup copy FAILED (rejected)")
+    assert notice.title == "FAILED: an event could not be read, so no backup was copied"
 
 
 @pytest.mark.parametrize("name", ["volume-backup-end.json", "volume-group-backup-end.json"])

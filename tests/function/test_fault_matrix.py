@@ -246,7 +246,7 @@ def test_a_call_that_keeps_failing_fails_the_event_before_the_deadline_and_says_
             (AWAY, "transient"),
         ]
     [notice] = case.notices()
-    assert notice.title == f"Backup copy FAILED (failed): {NAME}"
+    assert str(notice.title).startswith(f"FAILED: backup {NAME} was not copied")
     body = notice_body(notice)
     assert (body["errorClass"], body["source"], body["eventId"]) == ("transient", case.source, case.event_id)
     assert body["reason"] == delivery.answer["reason"]
@@ -299,7 +299,7 @@ def test_a_copy_answer_slower_than_the_deadline_allows_fails_in_time_and_a_redel
     assert "OCI did not answer in time for copy" in first.answer["reason"]
     assert {f["class"] for f in first.answer["failures"]} == {"transient"}
     [failed] = case.notices()
-    assert (failed.title or "").startswith("Backup copy FAILED (failed)")
+    assert (failed.title or "").startswith("FAILED: backup ")
     assert notice_body(failed)["errorClass"] == "transient"
 
     # Redelivered while the slow requests are still being served: the redelivery's copy and the
@@ -333,7 +333,7 @@ def test_a_trickling_copy_answer_fails_the_event_within_the_deadline_and_a_redel
     # The 4-second reserve held: the abandoned copy request was the last one to start.
     assert [destination_of(r) for r in case.requests("copy")] == [FAR]
     [failed] = case.notices()
-    assert (failed.title or "").startswith("Backup copy FAILED (failed)")
+    assert (failed.title or "").startswith("FAILED: backup ")
 
     case.cloud.standin.set_trickle(0.0, "copy")
     second = case.deliver()
@@ -363,7 +363,7 @@ def test_a_copy_answered_with_garbage_fails_loudly_and_announces_no_copy(case: C
     assert f"OCI answered copy in {HOME} with a body that is not a volume backup" in far["reason"]
     assert len(case.copy_requests(FAR)) >= 2  # retried while the deadline allowed
     [notice] = case.notices()
-    assert notice.title == f"Backup copy FAILED (failed): {NAME}"
+    assert str(notice.title).startswith(f"FAILED: backup {NAME} was not copied")
     assert notice_body(notice)["newBackupIds"] == []
     [failed] = [line for line in case.log_lines() if line["message"] == "backup failed"]
     assert failed["level"] == "ERROR"
@@ -408,7 +408,7 @@ def test_a_listing_answered_with_garbage_after_the_token_window_makes_no_second_
     assert {f["class"] for f in second.answer["failures"]} == {"transient"}
     assert "with a body that is not a list of volume backups" in second.answer["failures"][0]["reason"]
     failed = case.notices()[1]
-    assert failed.title == f"Backup copy FAILED (failed): {NAME}"
+    assert str(failed.title).startswith(f"FAILED: backup {NAME} was not copied")
 
 
 # --- the notification service --------------------------------------------------------------------
@@ -528,7 +528,7 @@ def test_one_failing_region_leaves_the_other_copied_and_a_redelivery_completes_o
     assert [c["region"] for c in first.answer["copies"]] == [AWAY]
     assert [r.status for r in case.requests(fault.route)].count(fault.status) == 1  # never retried
     [failed] = case.notices()
-    assert (failed.title or "").startswith("Backup copy FAILED (failed)")
+    assert (failed.title or "").startswith("FAILED: backup ")
     body = notice_body(failed)
     assert body["errorClass"] == "permanent"
     assert body["newBackupIds"] == [case.copy_ids()[AWAY]]  # the copy that stands is announced
@@ -577,7 +577,7 @@ def test_a_permanent_refusal_fails_at_once_and_says_what_to_fix(
     block_storage = [r.route for r in case.requests() if r.service == "iaas"]
     assert {route: block_storage.count(route) for route in set(block_storage)} == requests
     [notice] = case.notices()
-    assert (notice.title or "").startswith("Backup copy FAILED (failed)")
+    assert (notice.title or "").startswith("FAILED: backup ")
     body = notice_body(notice)
     assert (body["errorClass"], body["source"], body["eventId"]) == ("permanent", case.source, case.event_id)
 

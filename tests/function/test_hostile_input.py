@@ -248,7 +248,7 @@ def test_a_hostile_body_is_rejected_with_its_reason_and_touches_no_backup(
     assert (answer["source"], answer["copies"]) == (None, [])
     assert served.block_storage_requests() == []
     [notice] = served.notices()
-    assert notice.title == "Backup copy FAILED (rejected): unknown backup"
+    assert notice.title == "FAILED: an event could not be read, so no backup was copied"
     body_of_notice = json.loads(notice.body)
     assert (body_of_notice["status"], body_of_notice["errorClass"]) == ("rejected", "invalid_event")
     assert body_of_notice["reason"] == answer["reason"]
@@ -321,7 +321,7 @@ def test_a_notice_title_carries_no_line_breaks_from_the_event(served: Served) ->
     assert (status, answer["status"]) == (502, "failed")
     [notice] = served.notices()
     assert notice.title is not None
-    assert notice.title.startswith("Backup copy FAILED (failed): web-01")
+    assert notice.title.startswith("FAILED: backup web-01")
     assert not any(ord(character) < 32 or ord(character) == 127 for character in notice.title)
 
 

@@ -139,7 +139,7 @@ def test_a_failed_copy_answers_502_and_says_why(call: Call, fake_runtime: FakeGa
         {"region": "eu-frankfurt-1", "reason": "OCI answered 429 TooManyRequests", "class": "transient"}
     ]
     [(_, title, body)] = fake_runtime.published
-    assert title.startswith("Backup copy FAILED")
+    assert title == "FAILED: backup web-01 (Boot Volume) manual was not copied to eu-frankfurt-1"
     assert json.loads(body)["newBackupIds"] == [fake_runtime.copies[next(iter(fake_runtime.copies))][0].id]
 
 

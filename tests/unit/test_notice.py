@@ -174,7 +174,7 @@ def test_an_event_whose_oci_error_is_100_kb_is_announced_within_64_kb_with_its_n
         {"region": AWAY, "reason": str(body["failures"][0]["reason"]), "class": "permanent"}  # type: ignore[index]
     ]
     assert body["truncated"] == {"limitBytes": 65536, "lists": [], "stringsCutTo": 1000}
-    assert title == "Backup copy FAILED (failed): web-01 (Boot Volume) manual"
+    assert title == f"FAILED: backup web-01 (Boot Volume) manual was not copied to {AWAY}"
 
 
 def seed_sweep(gateway: FakeGateway, count: int) -> None:
@@ -216,7 +216,7 @@ def test_a_sweep_of_3000_failing_backups_answers_under_1_mb_and_logs_what_fits(
     assert body_of(notice)["totals"]["failures"] == 3000  # type: ignore[index]
     # Each backup is young and waits for its copy (the next sweep retries it): failed, not yet late.
     assert title == "Backup sweep of us-phoenix-1: copied 0, 3000 FAILED, RPO met"
-    [line] = [json.loads(line) for line in capsys.readouterr().err.splitlines() if "backup failed" in line]
+    [line] = [json.loads(line) for line in capsys.readouterr().err.splitlines() if "sweep failed" in line]
     assert len(json.dumps(line["sweep"]).encode()) <= MAX_LOG_FIELDS_BYTES
     assert line["totals"]["sweep.failures"] == 3000
     assert "sweep.failures" in line["truncated"]["lists"]
@@ -229,7 +229,7 @@ def test_a_sweep_log_line_keeps_the_whole_report_when_it_fits(
     seed_sweep(fake_runtime, 3)
     status, text = call(runtimes, b'{"action": "sweep"}')
     assert status == 200
-    [line] = [json.loads(line) for line in capsys.readouterr().err.splitlines() if "backup copied" in line]
+    [line] = [json.loads(line) for line in capsys.readouterr().err.splitlines() if "sweep copied" in line]
     assert line["sweep"] == json.loads(text)["sweep"]
     assert len(line["sweep"]["copied"]) == 3
     assert "truncated" not in line
@@ -261,5 +261,37 @@ def test_bidi_characters_in_a_failed_events_name_never_reach_the_title(
     status, _ = call(runtimes, json.dumps(event).encode())
     assert status == 502  # the fake holds no such backup
     [(_, title, _)] = fake_runtime.published
-    assert title.startswith("Backup copy FAILED (failed): ?web-01")
+    assert title.startswith("FAILED: backup ?web-01")
     assert not has_format_or_control(title)
+
+
+def test_a_sweep_that_found_nothing_says_so_instead_of_rpo_met(
+    config: Config, runtimes: Runtimes, fake_runtime: FakeGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A wrong SWEEP_COMPARTMENT_IDS: nothing to copy, nothing to report on.
+    config.update(DESTINATION_REGIONS=AWAY, SWEEP_COMPARTMENT_IDS=COMPARTMENT, SWEEP_REGION=HOME)
+    status, _ = call(runtimes, b'{"action": "sweep"}')
+    assert status == 200
+    [(_, title, _)] = fake_runtime.published
+    assert title == (
+        f"Backup sweep of {HOME} found no backups to protect: check SWEEP_COMPARTMENT_IDS and SWEEP_REGION"
+    )
+    messages = [json.loads(line)["message"] for line in capsys.readouterr().err.splitlines()]
+    assert "sweep already copied" in messages
+
+
+def test_a_sweep_that_cannot_run_says_so_in_a_sentence(
+    config: Config, runtimes: Runtimes, fake_runtime: FakeGateway
+) -> None:
+    config.update(DESTINATION_REGIONS=AWAY, SWEEP_REGION=HOME)  # no SWEEP_COMPARTMENT_IDS
+    status, _ = call(runtimes, b'{"action": "sweep"}')
+    assert status == 502
+    [(_, title, _)] = fake_runtime.published
+    assert title == "FAILED: the backup sweep could not run (invalid configuration)"
+
+
+def test_a_malformed_event_is_announced_in_a_sentence(runtimes: Runtimes, fake_runtime: FakeGateway) -> None:
+    status, _ = call(runtimes, event_bytes("malformed/resource-id-with-path.json"))
+    assert status == 502
+    [(_, title, _)] = fake_runtime.published
+    assert title == "FAILED: an event could not be read, so no backup was copied"
