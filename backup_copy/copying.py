@@ -6,6 +6,7 @@ Pure decisions over the BackupStore port: no SDK, no environment. The sweep reus
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from backup_copy.backups import (
@@ -33,7 +34,7 @@ from backup_copy.errors import (
 from backup_copy.events import BackupCreatedEvent
 from backup_copy.outcome import CopyOutcome, Status
 from backup_copy.ports import BackupStore
-from backup_copy.settings import Settings
+from backup_copy.settings import Problem, Settings
 
 log = logging.getLogger(__name__)
 # How many invalidated retry tokens in a row a copy request follows before it fails.
@@ -43,15 +44,64 @@ UNMARKED = "unmarked"
 
 
 def copy_event(
-    event: BackupCreatedEvent, settings: Settings, store: BackupStore, deadline: Deadline
+    event: BackupCreatedEvent,
+    settings: Settings,
+    store: BackupStore,
+    deadline: Deadline,
+    problems: Sequence[Problem] = (),
 ) -> CopyOutcome:
-    """Copy the event's backup to every destination that lacks a live copy of it."""
+    """Copy the event's backup to every destination that lacks a live copy of it.
+
+    `problems` are bad configuration values the settings were read without (read_settings): the
+    destinations still valid are copied all the same, and the outcome then fails naming each.
+    """
     backup = event.backup
     if backup.region in settings.destination_regions:
-        raise ConfigurationError(
-            f"DESTINATION_REGIONS names {backup.region}, the backup's own region: "
-            "a backup cannot be copied to the region it is in"
+        own = Problem(
+            "DESTINATION_REGIONS",
+            f"{backup.region!r} is the backup's own region: a backup cannot be copied to the region it is in",
+            destinations=(backup.region,),
         )
+        if settings.destination_regions == (backup.region,):
+            raise ConfigurationError(str(own))
+        problems = (*problems, own)
+    destinations = tuple(region for region in settings.destination_regions if region != backup.region)
+    outcome = _copy_event(event, destinations, settings, store, deadline)
+    return _failed_for(outcome, problems) if problems else outcome
+
+
+def _failed_for(outcome: CopyOutcome, problems: Sequence[Problem]) -> CopyOutcome:
+    """The outcome failed for the configuration's problems; each destination they held back fails too."""
+    refused = tuple(
+        RegionFailure(region=region, reason=str(problem), error_class=ConfigurationError.error_class)
+        for problem in problems
+        for region in problem.destinations
+    )
+    return replace(
+        outcome,
+        status=Status.FAILED,
+        reason=problem_reason(outcome.status, outcome.reason, problems),
+        failures=refused + outcome.failures,
+        error_class=ConfigurationError.error_class,
+    )
+
+
+def problem_reason(status: Status, reason: str | None, problems: Sequence[Problem]) -> str:
+    """What happened, then what is wrong with the configuration: "copied, but DESTINATION_REGIONS: ..."."""
+    named = "; ".join(str(problem) for problem in problems)
+    if status is Status.FAILED:
+        return f"{named}; {reason}" if reason else named
+    return f"{status.value} ({reason}), but {named}" if reason else f"{status.value}, but {named}"
+
+
+def _copy_event(
+    event: BackupCreatedEvent,
+    destinations: Sequence[str],
+    settings: Settings,
+    store: BackupStore,
+    deadline: Deadline,
+) -> CopyOutcome:
+    backup = event.backup
     source = store.get_backup(event.kind, backup.value, backup.region, deadline)
     base = CopyOutcome(
         status=Status.IGNORED,
@@ -84,7 +134,7 @@ def copy_event(
         return replace(base, reason=filtered)
     _check_copyable(source)
 
-    fan_out = copy_to_destinations(source, settings, store, deadline)
+    fan_out = copy_to_destinations(source, destinations, settings, store, deadline)
     if fan_out.failures:
         status = Status.FAILED
         reason: str | None = "; ".join(f"{failure.region}: {failure.reason}" for failure in fan_out.failures)
@@ -136,7 +186,7 @@ class PairResult:
 
 
 def copy_to_destinations(
-    source: Backup, settings: Settings, store: BackupStore, deadline: Deadline
+    source: Backup, destinations: Sequence[str], settings: Settings, store: BackupStore, deadline: Deadline
 ) -> FanOut:
     """Give every destination a live, tagged copy of `source`; each region stands on its own.
 
@@ -149,7 +199,7 @@ def copy_to_destinations(
     """
     results: list[PairResult] = []
     volume_busy = False
-    for region in settings.destination_regions:
+    for region in destinations:
         result = copy_to(region, source, settings, store, deadline, hold=volume_busy)
         # A copy of this boot volume in flight, just requested or found, holds the other destinations.
         in_flight = result.copy is not None and result.copy.state in IN_FLIGHT_STATES

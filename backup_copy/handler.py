@@ -6,15 +6,16 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from backup_copy.backups import new_backup_ids
-from backup_copy.copying import copy_event
+from backup_copy.backups import RegionFailure, new_backup_ids
+from backup_copy.copying import copy_event, problem_reason
 from backup_copy.deadline import Deadline
-from backup_copy.errors import BackupCopyError, Failed, InvalidEvent
+from backup_copy.errors import BackupCopyError, ConfigurationError, Failed, InvalidEvent
 from backup_copy.events import BackupCreatedEvent, EventHeader, SweepRequest, read_event
 from backup_copy.logs import configure_logging, log_context
 from backup_copy.notice import build_notice, should_notify
-from backup_copy.outcome import CopyOutcome, Outcome, Status, SweepOutcome
+from backup_copy.outcome import CopyOutcome, Outcome, SourceFailure, Status, SweepOutcome
 from backup_copy.runtime import Runtimes
+from backup_copy.settings import Problem
 from backup_copy.wire import MAX_ANSWER_BYTES, answer, copy_json, fit, fit_json, report_json
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,14 @@ def _decide(body: bytes, deadline: Deadline, runtimes: Runtimes) -> Outcome:
     if isinstance(request, SweepRequest):
         try:
             current = runtimes.runtime()
+            stopping = [str(problem) for problem in current.problems if problem.stops_sweep]
+            if stopping:
+                raise ConfigurationError("invalid configuration: " + "; ".join(stopping))
             # A scheduled sweep's code stays off the event path's imports.
             from backup_copy.sweep import run_sweep
 
-            return run_sweep(current.settings, current.gateway, deadline, datetime.now(UTC))
+            outcome = run_sweep(current.settings, current.gateway, deadline, datetime.now(UTC))
+            return _sweep_failed_for(outcome, current.problems) if current.problems else outcome
         except Exception as exc:
             return SweepOutcome.from_error(_as_failure(exc))
     if request.odd_shapes:
@@ -72,15 +77,19 @@ def _decide(body: bytes, deadline: Deadline, runtimes: Runtimes) -> Outcome:
             "event fields in an unexpected shape were ignored",
             extra={"fields": {"eventId": request.event_id, "oddFields": list(request.odd_shapes)}},
         )
+    problems: tuple[Problem, ...] = ()
     try:
         current = runtimes.runtime()
-        return copy_event(request, current.settings, current.gateway, deadline)
+        problems = current.problems
+        return copy_event(request, current.settings, current.gateway, deadline, problems)
     except Exception as exc:
-        return _event_failure(request, _as_failure(exc))
+        return _event_failure(request, _as_failure(exc), problems)
 
 
-def _event_failure(event: BackupCreatedEvent, error: BackupCopyError) -> CopyOutcome:
-    return CopyOutcome.from_error(
+def _event_failure(
+    event: BackupCreatedEvent, error: BackupCopyError, problems: tuple[Problem, ...] = ()
+) -> CopyOutcome:
+    outcome = CopyOutcome.from_error(
         error,
         event_id=event.event_id,
         event_type=event.event_type,
@@ -88,6 +97,28 @@ def _event_failure(event: BackupCreatedEvent, error: BackupCopyError) -> CopyOut
         kind=event.kind,
         source_name=event.data.resource_name,
         source_region=event.backup.region,
+    )
+    if problems:
+        # The configuration's problems are named even when the copy failed for another reason.
+        return replace(outcome, reason=problem_reason(outcome.status, outcome.reason, problems))
+    return outcome
+
+
+def _sweep_failed_for(outcome: SweepOutcome, problems: tuple[Problem, ...]) -> SweepOutcome:
+    """The sweep failed for the configuration's problems, each one of the report's failures."""
+    named = tuple(
+        SourceFailure(
+            problem.key,
+            RegionFailure(", ".join(problem.destinations), str(problem), ConfigurationError.error_class),
+        )
+        for problem in problems
+    )
+    return replace(
+        outcome,
+        status=Status.FAILED,
+        report=outcome.report and replace(outcome.report, failures=named + outcome.report.failures),
+        reason=problem_reason(outcome.status, outcome.reason, problems),
+        error_class=ConfigurationError.error_class,
     )
 
 

@@ -14,7 +14,7 @@ from threading import Lock
 
 from backup_copy.errors import ConfigurationError
 from backup_copy.ports import Gateway, Notifier
-from backup_copy.settings import Settings, load_notice_settings, load_settings
+from backup_copy.settings import Problem, Settings, load_notice_settings, read_settings
 
 # Builds the gateway for an endpoint template (None: the SDK's regional endpoints).
 GatewayFactory = Callable[[str | None], Gateway]
@@ -26,6 +26,9 @@ class Runtime:
 
     settings: Settings
     gateway: Gateway
+    # Bad values the settings were read without: the invocation copies what it safely can, then
+    # fails naming each.
+    problems: tuple[Problem, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,18 +59,19 @@ class Runtimes:
         self._fallback: NoticeRuntime | None = None
 
     def runtime(self) -> Runtime:
-        """The settings and gateway; ConfigurationError (each time) while the configuration is bad."""
+        """The settings (bad values set aside: read_settings) and gateway; ConfigurationError if refused."""
         with self._lock:
             if self._runtime is None:
-                settings = load_settings(self._current_environ())
-                self._runtime = Runtime(settings, self._gateway(settings.oci_endpoint_template))
+                read = read_settings(self._current_environ())
+                gateway = self._gateway(read.settings.oci_endpoint_template)
+                self._runtime = Runtime(read.settings, gateway, read.problems)
             return self._runtime
 
     def notice_runtime(self) -> NoticeRuntime:
-        """The topic and a publisher: the runtime's, or, if the configuration is bad, one of its own.
+        """The topic and a publisher: the runtime's, or, if the configuration is refused, one of its own.
 
-        A bad DESTINATION_REGIONS must still be heard when the topic itself is readable; that
-        publisher is built once and kept like the runtime.
+        A refused configuration must still be heard when the topic itself is readable; that
+        publisher is built once and kept like the runtime. ConfigurationError if the topic is not.
         """
         try:
             current = self.runtime()
@@ -78,6 +82,10 @@ class Runtimes:
                     gateway = self._gateway(notice.oci_endpoint_template)
                     self._fallback = NoticeRuntime(notice.notification_topic_id, gateway)
                 return self._fallback
+        if not current.settings.notification_topic_id:
+            # Set aside as unusable: the copies were made, and this names why nothing announces them.
+            unusable = [str(p) for p in current.problems if p.key == "NOTIFICATION_TOPIC_ID"]
+            raise ConfigurationError("; ".join(unusable) or "NOTIFICATION_TOPIC_ID: is required but not set")
         return NoticeRuntime(current.settings.notification_topic_id, current.gateway)
 
     def _current_environ(self) -> Mapping[str, str]:

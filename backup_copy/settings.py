@@ -6,10 +6,11 @@ caller gives (os.environ in the function, a dict in deploy/ and the tests), or a
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -27,7 +28,7 @@ from pydantic import (
 from backup_copy.errors import ConfigurationError
 from backup_copy.ocids import COMPARTMENT as _COMPARTMENT
 from backup_copy.ocids import parse_ocid
-from backup_copy.regions import region_identifier
+from backup_copy.regions import REGION_IDENTIFIERS, region_identifier
 
 DEFAULT_DISPLAY_NAME_TEMPLATE = "{name} (copy from {source_region})"
 # What a display name template may use; anything else is refused when the config is read.
@@ -82,6 +83,45 @@ NUMBER_BOUNDS: dict[str, Bounds] = {
     "retention_keep": Bounds(1, 1000, "copies", whole=True),
     "rpo_hours": Bounds(0, 24 * 365, "hours (a year)", low_inclusive=False),
 }
+# Keys only the sweep reads: a bad one stops the sweep, never the copy of an event.
+SWEEP_KEYS = frozenset(
+    {
+        "sweep_compartment_ids",
+        "sweep_lookback_hours",
+        "sweep_max_copies_in_flight",
+        "retention_days",
+        "retention_keep",
+        "rpo_hours",
+    }
+)
+# DRY_RUN's spellings (pydantic's, case-insensitive); anything else is refused, never read as false.
+_TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
+_FALSE = frozenset({"false", "0", "no", "off", "f", "n"})
+# The validation context's key for the problems a lenient read sets aside (read_settings).
+_SET_ASIDE = "set_aside"
+_NO_SWEEP = "so the sweep does not run"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A bad value the lenient read set aside: its key, what is wrong, and what goes on without it."""
+
+    key: str
+    # What is wrong, naming the value as written.
+    message: str
+    # What the function does without the value, e.g. "so us-ashburn-1 is not copied".
+    effect: str = ""
+    # The destinations not copied to because of it (an entry that is not a region, as written).
+    destinations: tuple[str, ...] = ()
+    # A key only the sweep reads: the sweep cannot run without it, an event's copy can.
+    stops_sweep: bool = False
+
+    def __str__(self) -> str:
+        if not self.effect:
+            return f"{self.key}: {self.message}"
+        if self.message.endswith("?"):  # a suggestion ends the message: the effect is a sentence of its own
+            return f"{self.key}: {self.message} {self.effect[0].upper()}{self.effect[1:]}"
+        return f"{self.key}: {self.message}, {self.effect}"
 
 
 class NoticeSettings(BaseModel):
@@ -89,13 +129,25 @@ class NoticeSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
+    # "" only from read_settings, when the topic configured is missing or unusable (a Problem says).
     notification_topic_id: str
     oci_endpoint_template: str | None = None
 
     @field_validator("notification_topic_id")
     @classmethod
-    def _topic(cls, value: str) -> str:
-        parse_ocid(value, resource_type="onstopic")
+    def _topic(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            if not value:
+                raise ValueError("is required but not set")
+            try:
+                parse_ocid(value, resource_type="onstopic")
+            except ValueError as exc:
+                raise ValueError(f"{_quoted(value)}: {exc}") from None
+        except ValueError as exc:
+            # Copies need no topic: a lenient read goes on without one ("" is no topic at all).
+            if _set_aside(info, Problem("NOTIFICATION_TOPIC_ID", str(exc), "so no notice can be published")):
+                return ""
+            raise
         return value
 
     @field_validator("oci_endpoint_template")
@@ -143,42 +195,41 @@ class Settings(NoticeSettings):
 
     @field_validator("destination_regions", mode="before")
     @classmethod
-    def _split_regions(cls, value: object) -> tuple[str, ...]:
+    def _split_regions(cls, value: object, info: ValidationInfo) -> tuple[str, ...]:
         items = _items(value)
         if items is None:
             raise ValueError("a comma-separated list of region identifiers, e.g. us-ashburn-1")
         regions: list[str] = []
-        for item in (part.strip().lower() for part in items):
+        bad: list[Problem] = []
+        for item in (part.strip() for part in items):
             if not item:
                 continue
-            if region_identifier(item) != item:
-                raise ValueError(f"{item!r} is not an OCI region identifier (e.g. us-ashburn-1)")
-            if item not in regions:
-                regions.append(item)
-        if not regions:
+            try:
+                region = region_named(item)
+            except ValueError as exc:
+                bad.append(Problem("DESTINATION_REGIONS", str(exc), destinations=(item,)))
+                continue
+            if region not in regions:
+                regions.append(region)
+        if not regions and not bad:
             raise ValueError("name at least one destination region")
+        # An entry that is no region is set aside only while another destination is left to copy to.
+        if bad and not (regions and _set_aside(info, *bad)):
+            raise ValueError("; ".join(problem.message for problem in bad))
         return tuple(regions)
 
     @field_validator("destination_kms_key_ids", mode="before")
     @classmethod
-    def _split_keys(cls, value: object) -> dict[str, str]:
+    def _split_keys(cls, value: object, info: ValidationInfo) -> dict[str, str]:
         if isinstance(value, Mapping):
             value = [f"{region}={key}" for region, key in value.items()]
         items = _items(value)
         if items is None:
             raise ValueError("a comma-separated list of region=keyOCID")
-        keys: dict[str, str] = {}
-        for item in (str(part).strip() for part in items):
-            if not item:
-                continue
-            region, sep, key = (side.strip() for side in item.partition("="))
-            if not sep or not region or not key:
-                raise ValueError(f"{item!r} is not region=keyOCID")
-            if region in keys:
-                raise ValueError(f"two keys for {region}")
-            if parse_ocid(key, resource_type="key").region != region:
-                raise ValueError(f"the key for {region} is not in {region}: a key must be in its destination")
-            keys[region] = key
+        destinations = info.data.get("destination_regions")
+        keys, bad = destination_keys([str(item) for item in items], destinations)
+        if bad and not _set_aside(info, *bad):
+            raise ValueError("; ".join(problem.message for problem in bad))
         return keys
 
     @field_validator("required_tag", mode="before")
@@ -195,24 +246,38 @@ class Settings(NoticeSettings):
 
     @field_validator("compartment_ids", "sweep_compartment_ids", mode="before")
     @classmethod
-    def _split_compartments(cls, value: object) -> frozenset[str]:
-        items = _items(value)
-        if items is None:
-            raise ValueError("a comma-separated list of compartment OCIDs")
-        ids = frozenset(part.strip() for part in items if part.strip())
-        for compartment in ids:
-            if not _COMPARTMENT.fullmatch(compartment):
-                raise ValueError(f"{compartment!r} is not a compartment or tenancy OCID")
+    def _split_compartments(cls, value: object, info: ValidationInfo) -> frozenset[str]:
+        try:
+            items = _items(value)
+            if items is None:
+                raise ValueError("a comma-separated list of compartment OCIDs")
+            ids = frozenset(part.strip() for part in items if part.strip())
+            for compartment in sorted(ids):
+                if not _COMPARTMENT.fullmatch(compartment):
+                    raise ValueError(f"{compartment!r} is not a compartment or tenancy OCID")
+        except ValueError as exc:
+            if _set_aside_for_sweep(info, exc):
+                return frozenset()
+            raise
         return ids
 
     @field_validator("sweep_region")
     @classmethod
     def _sweep_region(cls, value: str | None) -> str | None:
-        if not value:
+        # Not set aside for events: outside OCI Functions it names the deployment on every copy.
+        if not value or not value.strip():
             return None
-        if region_identifier(value.strip().lower()) != value.strip().lower():
-            raise ValueError(f"{value!r} is not an OCI region identifier")
-        return value.strip().lower()
+        return region_named(value.strip())
+
+    @field_validator("dry_run", mode="before")
+    @classmethod
+    def _dry_run(cls, value: object) -> object:
+        if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        # Never read as false: a dry run mistyped must not make real copies.
+        raise ValueError(f"{_shown(value)} is not one of true/false, 1/0, yes/no, on/off")
 
     @field_validator("deployment_name", "fn_fn_id", mode="before")
     @classmethod
@@ -225,7 +290,13 @@ class Settings(NoticeSettings):
         name = info.field_name or ""
         if name == "retention_days" and (value is None or value == ""):
             return None
-        return bounded_number(value, NUMBER_BOUNDS[name])
+        try:
+            return bounded_number(value, NUMBER_BOUNDS[name])
+        except ValueError as exc:
+            if _set_aside_for_sweep(info, exc):
+                default: float | int | None = cls.model_fields[name].default
+                return default
+            raise
 
     @field_validator("source_types", mode="before")
     @classmethod
@@ -243,17 +314,17 @@ class Settings(NoticeSettings):
 
     @field_validator("display_name_template")
     @classmethod
-    def _template(cls, value: str) -> str:
+    def _template(cls, value: str, info: ValidationInfo) -> str:
         # Tried once with sample values, so a template that cannot make a name is refused here.
-        render_template(parse_template(value), _SAMPLE_NAME_VALUES, MAX_DISPLAY_NAME)
+        try:
+            render_template(parse_template(value), _SAMPLE_NAME_VALUES, MAX_DISPLAY_NAME)
+        except ValueError as exc:
+            # Only the copies' names change: what is copied, where and under which key does not.
+            effect = f"so copies take the default name {DEFAULT_DISPLAY_NAME_TEMPLATE!r}"
+            if _set_aside(info, Problem("DISPLAY_NAME_TEMPLATE", str(exc), effect)):
+                return DEFAULT_DISPLAY_NAME_TEMPLATE
+            raise
         return value
-
-    @model_validator(mode="after")
-    def _keys_for_destinations(self) -> Settings:
-        strays = sorted(set(self.destination_kms_key_ids) - set(self.destination_regions))
-        if strays:
-            raise ValueError(f"DESTINATION_KMS_KEY_IDS names {', '.join(strays)}, not in DESTINATION_REGIONS")
-        return self
 
     @model_validator(mode="after")
     def _parse_display_name_template(self) -> Settings:
@@ -261,17 +332,19 @@ class Settings(NoticeSettings):
         return self
 
     @model_validator(mode="after")
-    def _lookback_within_retention(self) -> Settings:
+    def _lookback_within_retention(self, info: ValidationInfo) -> Settings:
         # The sweep copies every backup taken within the look-back that lacks a copy, and retention
         # deletes copies of backups taken before RETENTION_DAYS: a look-back reaching further back
         # would re-copy, every sweep, what retention has just deleted.
         if self.retention_days is not None and self.sweep_lookback_hours > self.retention_days * 24:
-            days = self.retention_days
-            raise ValueError(
-                f"SWEEP_LOOKBACK_HOURS ({self.sweep_lookback_hours:g}) is longer than RETENTION_DAYS "
-                f"({days:g} day{'' if days == 1 else 's'} = {days * 24:g} h): the sweep would re-copy "
-                "what retention deletes"
+            days, hours = self.retention_days, self.sweep_lookback_hours
+            detail = (
+                f"is longer than RETENTION_DAYS ({days:g} day{'' if days == 1 else 's'} = {days * 24:g} h): "
+                "the sweep would re-copy what retention deletes"
             )
+            problem = Problem("SWEEP_LOOKBACK_HOURS", f"{hours:g} {detail}", _NO_SWEEP, stops_sweep=True)
+            if not _set_aside(info, problem):
+                raise ValueError(f"SWEEP_LOOKBACK_HOURS ({hours:g}) {detail}")
         return self
 
     @property
@@ -404,6 +477,108 @@ def _items(value: object) -> list[str] | None:
     return None
 
 
+def region_named(text: str) -> str:
+    """The region identifier for an identifier or a short key (iad); ValueError suggests the closest."""
+    region = region_identifier(text)
+    if region is None:
+        raise ValueError(f"{_quoted(text.strip())} is not an OCI region{_closest_region(text)}")
+    return region
+
+
+def _closest_region(text: str) -> str:
+    # The best-scoring identifiers, both when two tie (us-ashburn-l: us-ashburn-1 or us-ashburn-2).
+    word = text.strip().lower()
+    scored = sorted(
+        (round(difflib.SequenceMatcher(None, word, name).ratio(), 3), name)
+        for name in difflib.get_close_matches(word, REGION_IDENTIFIERS, n=3, cutoff=0.75)
+    )
+    if not scored:
+        return " (an identifier like us-ashburn-1, or its key like iad)"
+    best = sorted(name for score, name in scored if score == scored[-1][0])[:2]
+    return f"; did you mean {' or '.join(best)}?"
+
+
+def destination_keys(
+    items: Sequence[str], destinations: Sequence[str] | None
+) -> tuple[dict[str, str], list[Problem]]:
+    """DESTINATION_KMS_KEY_IDS entries as each destination's key, and a Problem per bad entry.
+
+    A bad entry holds back every destination it could be meant for (the region it names and the
+    region its key is in) that has no good key of its own; one where neither can be read holds back
+    every destination without a key. A held-back destination is not copied at all: a copy under an
+    Oracle-managed key, when the operator asked for their own, would silently weaken its encryption.
+    `destinations` None (DESTINATION_REGIONS itself is bad): the entries are checked on their own.
+    """
+    parsed = [(entry, *_key_entry(entry)) for entry in (item.strip() for item in items) if entry]
+    named: dict[str, list[str]] = {}
+    for entry, region, _, _ in parsed:
+        if region is not None:
+            named.setdefault(region, []).append(entry)
+    keys: dict[str, str] = {}
+    # What is wrong with each bad entry (or entries), and the regions it could be meant for.
+    bad: list[tuple[str, set[str]]] = []
+    for region, entries in named.items():
+        if len(entries) > 1:
+            # Which of two keys was meant cannot be known: the destination gets neither.
+            shown = " and ".join(_quoted(entry, 48) for entry in entries)
+            every = "both" if len(entries) == 2 else "all"
+            bad.append((f"entries {shown} {every} name {region}: one key per destination", {region}))
+    for entry, region, key_region, entry_error in parsed:
+        if region is not None and len(named[region]) > 1 and entry_error is None:
+            continue
+        error = entry_error
+        if error is None and region is not None and destinations is not None and region not in destinations:
+            error = f"{region} is not in DESTINATION_REGIONS ({', '.join(destinations)})"
+        if error is None and region is not None:
+            keys[region] = entry.partition("=")[2].strip()
+        else:
+            bad.append((f"entry {_quoted(entry, 48)}: {error}", {r for r in (region, key_region) if r}))
+    problems = []
+    for message, meant in bad:
+        held = tuple(d for d in destinations or () if d not in keys and (d in meant or not meant))
+        effect = f"so {' and '.join(held)} {'is' if len(held) == 1 else 'are'} not copied" if held else ""
+        problems.append(Problem("DESTINATION_KMS_KEY_IDS", message, effect, held))
+    return keys, problems
+
+
+def _key_entry(entry: str) -> tuple[str | None, str | None, str | None]:
+    """One region=keyOCID entry: the region it names, the region its key is in, and what is wrong."""
+    name, sep, key = (side.strip() for side in entry.partition("="))
+    region = region_identifier(name) if name else None
+    try:
+        key_region: str | None = parse_ocid(key, resource_type="key").region
+        key_error = None
+    except ValueError as exc:
+        key_region, key_error = None, str(exc)
+    if not sep or not name or not key:
+        return region, key_region, "not region=keyOCID (e.g. us-ashburn-1=ocid1.key.oc1.iad....)"
+    if region is None:
+        return None, key_region, f"{_quoted(name)} is not an OCI region{_closest_region(name)}"
+    if key_error is not None:
+        return region, None, f"the key for {region} is not a key OCID: {key_error}"
+    if key_region != region:
+        wrong = f"the key is in {key_region}, but a destination's key must be in that destination ({region})"
+        return region, key_region, wrong
+    return region, key_region, None
+
+
+def _set_aside(info: ValidationInfo, *problems: Problem) -> bool:
+    """Keep the problems for a lenient read, which goes on without the value; False in a strict one."""
+    kept = info.context.get(_SET_ASIDE) if isinstance(info.context, dict) else None
+    if not isinstance(kept, list):
+        return False
+    kept.extend(problems)
+    return True
+
+
+def _set_aside_for_sweep(info: ValidationInfo, error: ValueError) -> bool:
+    """Set aside a bad value of a key only the sweep reads; False for any other key, or a strict read."""
+    name = info.field_name or ""
+    if name not in SWEEP_KEYS:
+        return False
+    return _set_aside(info, Problem(name.upper(), str(error), _NO_SWEEP, stops_sweep=True))
+
+
 def config_keys() -> tuple[str, ...]:
     """Every environment variable the settings read, as upper-case names."""
     return tuple(name.upper() for name in Settings.model_fields)
@@ -413,9 +588,46 @@ def load_settings(environ: Mapping[str, object] | None = None) -> Settings:
     """Read and validate the configuration (os.environ unless given); ConfigurationError names each bad key.
 
     Keys are the upper-case field names, as fn config sets them; values are strings as the
-    environment holds them, or already typed.
+    environment holds them, or already typed. Strict: any bad value refuses the whole configuration,
+    as a deployment must.
     """
     return _load(Settings, os.environ if environ is None else environ)
+
+
+def read_settings(environ: Mapping[str, object] | None = None) -> Configuration:
+    """Read the configuration as the function acts on it: bad values that can be, are set aside.
+
+    A copy comes first: an entry of DESTINATION_REGIONS that is no region, a bad entry of
+    DESTINATION_KMS_KEY_IDS (its destinations are held back), a bad NOTIFICATION_TOPIC_ID or
+    DISPLAY_NAME_TEMPLATE, and a bad key only the sweep reads are each set aside as a Problem, and
+    the function copies what it still safely can. Any other bad value, or one that leaves no
+    destination, refuses the configuration (ConfigurationError) as load_settings does.
+    """
+    problems: list[Problem] = []
+    values = _values(Settings, os.environ if environ is None else environ)
+    # A missing topic is set aside like a bad one (the topic's validator reads "" as not set).
+    values.setdefault("notification_topic_id", "")
+    try:
+        settings = Settings.model_validate(values, context={_SET_ASIDE: problems})
+    except ValidationError as exc:
+        named = [f"{problem.key}: {problem.message}" for problem in problems]
+        raise ConfigurationError("invalid configuration: " + "; ".join(_errors(exc) + named)) from None
+    held = {region for problem in problems for region in problem.destinations}
+    left = tuple(region for region in settings.destination_regions if region not in held)
+    if not left:
+        named = [str(problem) for problem in problems]
+        raise ConfigurationError("invalid configuration: " + "; ".join(named) + "; no destination is left")
+    if left != settings.destination_regions:
+        settings = settings.model_copy(update={"destination_regions": left})
+    return Configuration(settings, tuple(problems))
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """The settings a lenient read made, and each bad value it set aside to make them."""
+
+    settings: Settings
+    problems: tuple[Problem, ...] = ()
 
 
 def load_notice_settings(environ: Mapping[str, object] | None = None) -> NoticeSettings:
@@ -427,20 +639,29 @@ _Loaded = TypeVar("_Loaded", bound=NoticeSettings)
 
 
 def _load(model: type[_Loaded], environ: Mapping[str, object]) -> _Loaded:
+    try:
+        return model.model_validate(_values(model, environ))
+    except ValidationError as exc:
+        raise ConfigurationError("invalid configuration: " + "; ".join(_errors(exc))) from None
+
+
+def _values(model: type[NoticeSettings], environ: Mapping[str, object]) -> dict[str, object]:
     fields = set(model.model_fields)
     # The upper-case spelling is fn config's; a lower-case one is accepted when it is the only one.
     values = {key: value for key, value in environ.items() if key in fields}
     values.update(
         (key.lower(), value) for key, value in environ.items() if key.lower() in fields and key.isupper()
     )
-    try:
-        return model.model_validate(values)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors(include_url=False, include_input=False):
-            key = ".".join(str(part) for part in error["loc"]).upper()
-            message = error["msg"].removeprefix("Value error, ")
-            if error["type"] == "missing":
-                message = "is required but not set"
-            problems.append(f"{key}: {message}" if key else message)
-        raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from None
+    return values
+
+
+def _errors(exc: ValidationError) -> list[str]:
+    """Each validation error as KEY: message."""
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False):
+        key = ".".join(str(part) for part in error["loc"]).upper()
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "is required but not set"
+        problems.append(f"{key}: {message}" if key else message)
+    return problems

@@ -179,7 +179,7 @@ def test_a_bad_configuration_is_announced_when_the_topic_is_readable(cloud: Loca
     with FdkProcess(cloud.function_env("mars-north-1")) as function:
         status, answer = invoke(function, BOOT_EVENT)
     assert (status, answer["status"]) == (502, "failed")
-    assert "DESTINATION_REGIONS: 'mars-north-1' is not an OCI region identifier" in answer["reason"]
+    assert "DESTINATION_REGIONS: 'mars-north-1' is not an OCI region" in answer["reason"]
     assert block_storage_requests(cloud) == []
     [notice] = cloud.standin.messages(cloud.topic_id)
     assert json.loads(notice.body)["errorClass"] == "configuration"

@@ -267,13 +267,34 @@ def test_a_committed_volume_group_copy_counts_as_a_copy(config: Config, store: F
     assert store.copy_requests == []
 
 
-def test_the_source_region_as_destination_is_refused(config: Config, store: FakeGateway) -> None:
-    config["DESTINATION_REGIONS"] = "us-ashburn-1,us-phoenix-1"
-    with pytest.raises(
-        ConfigurationError, match="DESTINATION_REGIONS names us-phoenix-1, the backup's own region"
-    ):
+def test_the_source_region_as_the_only_destination_is_refused(config: Config, store: FakeGateway) -> None:
+    config["DESTINATION_REGIONS"] = "us-phoenix-1"
+    with pytest.raises(ConfigurationError) as refused:
         copy_event(boot_event(), load_settings(config), store, deadline())
+    assert refused.value.reason == (
+        "DESTINATION_REGIONS: 'us-phoenix-1' is the backup's own region: "
+        "a backup cannot be copied to the region it is in"
+    )
     assert store.calls == []
+
+
+def test_the_source_region_among_the_destinations_fails_after_the_others_are_copied(
+    config: Config, store: FakeGateway
+) -> None:
+    config["DESTINATION_REGIONS"] = "us-ashburn-1,us-phoenix-1"
+    outcome = copy_event(boot_event(), load_settings(config), store, deadline())
+    assert outcome.status is Status.FAILED
+    assert [(c.region, c.state) for c in outcome.new_copies] == [("us-ashburn-1", "CREATING")]
+    assert [request.destination_region for _, request in store.copy_requests] == ["us-ashburn-1"]
+    own = (
+        "DESTINATION_REGIONS: 'us-phoenix-1' is the backup's own region: "
+        "a backup cannot be copied to the region it is in"
+    )
+    assert [(f.region, f.reason, f.error_class) for f in outcome.failures] == [
+        ("us-phoenix-1", own, "configuration")
+    ]
+    assert outcome.reason == f"copied, but {own}"
+    assert outcome.error_class == "configuration"
 
 
 def test_one_failing_region_does_not_stop_the_others(config: Config, store: FakeGateway) -> None:

@@ -8,7 +8,7 @@ import typing
 import pytest
 
 from backup_copy.errors import ConfigurationError
-from backup_copy.settings import NUMBER_BOUNDS, Settings, load_settings
+from backup_copy.settings import NUMBER_BOUNDS, Settings, load_settings, read_settings
 from tests.conftest import Config
 from tests.fakes import TOPIC
 
@@ -65,14 +65,13 @@ def test_a_long_display_name_is_cut_to_255_characters(config: Config) -> None:
             "DESTINATION_REGIONS: 'mars-north-1' is not an OCI region",
         ),
         ("DESTINATION_REGIONS", " , ", "DESTINATION_REGIONS: name at least one destination region"),
-        ("DESTINATION_REGIONS", "iad", "DESTINATION_REGIONS: 'iad' is not an OCI region identifier"),
         (
             "NOTIFICATION_TOPIC_ID",
             "ocid1.bucket.oc1.phx.aaaaaaaaaaaaaaaa",
-            "NOTIFICATION_TOPIC_ID: expected an OCID of type onstopic",
+            "NOTIFICATION_TOPIC_ID: 'ocid1.bucket.oc1.phx.aaaaaaaaaaaaaaaa': expected an OCID of type",
         ),
         ("DISPLAY_NAME_TEMPLATE", "{name", "DISPLAY_NAME_TEMPLATE: not a valid template"),
-        ("DRY_RUN", "perhaps", "DRY_RUN"),
+        ("DRY_RUN", "perhaps", "DRY_RUN: 'perhaps' is not one of true/false, 1/0, yes/no, on/off"),
         (
             "OCI_ENDPOINT_TEMPLATE",
             "http://127.0.0.1:8080/{service}",
@@ -82,12 +81,12 @@ def test_a_long_display_name_is_cut_to_255_characters(config: Config) -> None:
         (
             "DESTINATION_KMS_KEY_IDS",
             f"us-ashburn-1={KEY_FRA}",
-            "the key for us-ashburn-1 is not in us-ashburn-1",
+            "the key is in eu-frankfurt-1, but a destination's key must be in that destination",
         ),
         (
             "DESTINATION_KMS_KEY_IDS",
             "us-ashburn-1",
-            "DESTINATION_KMS_KEY_IDS: 'us-ashburn-1' is not region=keyOCID",
+            "DESTINATION_KMS_KEY_IDS: entry 'us-ashburn-1': not region=keyOCID",
         ),
         (
             "DESTINATION_KMS_KEY_IDS",
@@ -427,4 +426,345 @@ def test_a_deployment_name_longer_than_a_tag_value_is_refused(config: Config) ->
     with pytest.raises(
         ConfigurationError, match="DEPLOYMENT_NAME: String should have at most 256 characters"
     ):
+        load_settings(config)
+
+
+KEY_PHX = "ocid1.key.oc1.phx.abuwcljrkeyforphoenixxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+KEY_IAD_2 = "ocid1.key.oc1.iad.abuwcljrsecondkeyforashburnxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+BUCKET = "ocid1.bucket.oc1.iad.aaaaaaaabucketxxxxxxxxx"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        pytest.param(
+            "DESTINATION_REGIONS",
+            "us-ashburn-1,eu-frankfort-1",
+            "DESTINATION_REGIONS: 'eu-frankfort-1' is not an OCI region; did you mean eu-frankfurt-1?",
+            id="region typo",
+        ),
+        pytest.param(
+            "DESTINATION_REGIONS",
+            "us-ashburn-l",
+            "DESTINATION_REGIONS: 'us-ashburn-l' is not an OCI region; "
+            "did you mean us-ashburn-1 or us-ashburn-2?",
+            id="a typo two regions are as close to",
+        ),
+        pytest.param(
+            "DESTINATION_REGIONS",
+            "mars-north-1",
+            "DESTINATION_REGIONS: 'mars-north-1' is not an OCI region "
+            "(an identifier like us-ashburn-1, or its key like iad)",
+            id="nothing close",
+        ),
+        pytest.param(
+            "SWEEP_REGION",
+            "us-phonix-1",
+            "SWEEP_REGION: 'us-phonix-1' is not an OCI region; did you mean us-phoenix-1?",
+            id="sweep region typo",
+        ),
+        pytest.param(
+            "DRY_RUN",
+            "ture",
+            "DRY_RUN: 'ture' is not one of true/false, 1/0, yes/no, on/off",
+            id="dry run typo",
+        ),
+        pytest.param(
+            "DESTINATION_KMS_KEY_IDS",
+            f"iad={KEY_PHX}",
+            "DESTINATION_KMS_KEY_IDS: entry 'iad=ocid1.key.oc1.phx.abuwcljrkeyforphoenixxxxx…': "
+            "the key is in us-phoenix-1, but a destination's key must be in that destination (us-ashburn-1)",
+            id="key in another region",
+        ),
+        pytest.param(
+            "DESTINATION_KMS_KEY_IDS",
+            f"eu-frankfort-1={KEY_FRA}",
+            "DESTINATION_KMS_KEY_IDS: entry 'eu-frankfort-1=ocid1.key.oc1.eu-frankfurt-1.abu…': "
+            "'eu-frankfort-1' is not an OCI region; did you mean eu-frankfurt-1?",
+            id="region typo in an entry",
+        ),
+        pytest.param(
+            "DESTINATION_KMS_KEY_IDS",
+            f"iad={BUCKET}",
+            "DESTINATION_KMS_KEY_IDS: entry 'iad=ocid1.bucket.oc1.iad.aaaaaaaabucketxxxxxxxxx': the key for "
+            "us-ashburn-1 is not a key OCID: expected an OCID of type key, got type bucket",
+            id="not a key",
+        ),
+        pytest.param(
+            "DESTINATION_KMS_KEY_IDS",
+            f"iad={KEY_IAD},us-ashburn-1={KEY_IAD_2}",
+            "DESTINATION_KMS_KEY_IDS: entries 'iad=ocid1.key.oc1.iad.abuwcljrkeyforashburnxxxx…' and "
+            "'us-ashburn-1=ocid1.key.oc1.iad.abuwcljrsecondke…' both name us-ashburn-1: "
+            "one key per destination",
+            id="two keys for one destination",
+        ),
+        pytest.param(
+            "DESTINATION_KMS_KEY_IDS",
+            f"syd={KEY_SYD}",
+            "DESTINATION_KMS_KEY_IDS: entry 'syd=ocid1.key.oc1.syd.abuwcljrkeyforsydneyxxxxx…': "
+            "ap-sydney-1 is not in DESTINATION_REGIONS (us-ashburn-1, eu-frankfurt-1)",
+            id="not a destination",
+        ),
+        pytest.param(
+            "DESTINATION_KMS_KEY_IDS",
+            "iad",
+            "DESTINATION_KMS_KEY_IDS: entry 'iad': not region=keyOCID "
+            "(e.g. us-ashburn-1=ocid1.key.oc1.iad....)",
+            id="no key",
+        ),
+    ],
+)
+def test_each_refusal_names_the_entry_as_written_and_what_is_wrong_with_it(
+    config: Config, key: str, value: str, expected: str
+) -> None:
+    config[key] = value
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(config)
+    assert caught.value.reason == f"invalid configuration: {expected}"
+
+
+def test_short_region_keys_are_read_as_their_regions(config: Config) -> None:
+    config.update(
+        DESTINATION_REGIONS="IAD, fra", DESTINATION_KMS_KEY_IDS=f"fra={KEY_FRA}", SWEEP_REGION=" phx "
+    )
+    settings = load_settings(config)
+    assert settings.destination_regions == ("us-ashburn-1", "eu-frankfurt-1")
+    assert settings.destination_kms_key_ids == {"eu-frankfurt-1": KEY_FRA}
+    assert settings.sweep_region == "us-phoenix-1"
+
+
+@pytest.mark.parametrize(
+    ("value", "dry_run"),
+    [
+        ("true", True),
+        ("ON", True),
+        (" yes ", True),
+        ("1", True),
+        ("false", False),
+        ("Off", False),
+        ("0", False),
+    ],
+)
+def test_dry_run_takes_the_usual_spellings(config: Config, value: str, dry_run: bool) -> None:
+    config["DRY_RUN"] = value
+    assert load_settings(config).dry_run is dry_run
+
+
+# Lenient: what the function reads, setting aside the bad values it can copy without.
+
+
+def test_a_clean_configuration_reads_the_same_leniently_with_no_problems(config: Config) -> None:
+    read = read_settings(config)
+    assert read.problems == ()
+    assert read.settings == load_settings(config)
+
+
+def test_an_entry_that_is_no_region_is_set_aside_and_the_others_kept(config: Config) -> None:
+    config["DESTINATION_REGIONS"] = "us-ashburn-1, eu-frankfort-1"
+    read = read_settings(config)
+    assert read.settings.destination_regions == ("us-ashburn-1",)
+    [problem] = read.problems
+    assert (
+        str(problem)
+        == "DESTINATION_REGIONS: 'eu-frankfort-1' is not an OCI region; did you mean eu-frankfurt-1?"
+    )
+    assert (problem.destinations, problem.stops_sweep) == (("eu-frankfort-1",), False)
+
+
+def test_no_region_left_is_refused_naming_every_entry(config: Config) -> None:
+    config["DESTINATION_REGIONS"] = "eu-frankfort-1,mars-north-1"
+    with pytest.raises(ConfigurationError) as caught:
+        read_settings(config)
+    assert caught.value.reason.startswith(
+        "invalid configuration: DESTINATION_REGIONS: 'eu-frankfort-1' is not an OCI region; "
+        "did you mean eu-frankfurt-1?; 'mars-north-1' is not an OCI region"
+    )
+
+
+def test_a_bad_key_entry_holds_back_its_destination_and_no_other(config: Config) -> None:
+    config["DESTINATION_KMS_KEY_IDS"] = f"iad={KEY_PHX}, fra={KEY_FRA}"
+    read = read_settings(config)
+    assert read.settings.destination_regions == ("eu-frankfurt-1",)
+    assert read.settings.destination_kms_key_ids == {"eu-frankfurt-1": KEY_FRA}
+    [problem] = read.problems
+    assert str(problem) == (
+        "DESTINATION_KMS_KEY_IDS: entry 'iad=ocid1.key.oc1.phx.abuwcljrkeyforphoenixxxxx…': the key is in "
+        "us-phoenix-1, but a destination's key must be in that destination (us-ashburn-1), "
+        "so us-ashburn-1 is not copied"
+    )
+    assert problem.destinations == ("us-ashburn-1",)
+
+
+@pytest.mark.parametrize(
+    ("entry", "held"),
+    [
+        pytest.param(f"us-ashburn-l={KEY_IAD}", ("us-ashburn-1",), id="region typo: the key's region"),
+        pytest.param(f"iad={KEY_FRA}", ("us-ashburn-1", "eu-frankfurt-1"), id="both regions it could mean"),
+        pytest.param(f"iad={BUCKET}", ("us-ashburn-1",), id="not a key: the region it names"),
+        pytest.param(f"iad={KEY_IAD},us-ashburn-1={KEY_IAD_2}", ("us-ashburn-1",), id="two keys"),
+        pytest.param("iad", ("us-ashburn-1",), id="a region without a key"),
+    ],
+)
+def test_a_bad_key_entry_holds_back_every_destination_it_could_be_meant_for(
+    config: Config, entry: str, held: tuple[str, ...]
+) -> None:
+    config["DESTINATION_REGIONS"] = "us-ashburn-1,eu-frankfurt-1,ap-sydney-1"
+    config["DESTINATION_KMS_KEY_IDS"] = f"{entry},syd={KEY_SYD}"
+    read = read_settings(config)
+    assert {region for problem in read.problems for region in problem.destinations} == set(held)
+    assert read.settings.destination_regions == tuple(
+        region for region in ("us-ashburn-1", "eu-frankfurt-1", "ap-sydney-1") if region not in held
+    )
+    assert read.settings.destination_kms_key_ids == {"ap-sydney-1": KEY_SYD}
+
+
+def test_an_entry_naming_no_region_holds_back_every_destination_without_a_key(config: Config) -> None:
+    config["DESTINATION_REGIONS"] = "us-ashburn-1,eu-frankfurt-1,ap-sydney-1"
+    config["DESTINATION_KMS_KEY_IDS"] = f"nonsense,syd={KEY_SYD}"
+    read = read_settings(config)
+    [problem] = read.problems
+    assert problem.destinations == ("us-ashburn-1", "eu-frankfurt-1")
+    assert str(problem).endswith(", so us-ashburn-1 and eu-frankfurt-1 are not copied")
+    assert read.settings.destination_regions == ("ap-sydney-1",)
+
+
+def test_a_key_for_a_region_that_is_not_a_destination_holds_nothing_back(config: Config) -> None:
+    config["DESTINATION_KMS_KEY_IDS"] = f"syd={KEY_SYD}"
+    read = read_settings(config)
+    assert read.settings.destination_regions == ("us-ashburn-1", "eu-frankfurt-1")
+    [problem] = read.problems
+    assert problem.destinations == ()
+    assert "ap-sydney-1 is not in DESTINATION_REGIONS" in str(problem)
+
+
+def test_key_entries_that_hold_back_every_destination_are_refused(config: Config) -> None:
+    config["DESTINATION_REGIONS"] = "us-ashburn-1"
+    config["DESTINATION_KMS_KEY_IDS"] = f"iad={KEY_PHX}"
+    with pytest.raises(ConfigurationError) as caught:
+        read_settings(config)
+    assert caught.value.reason.endswith(
+        "(us-ashburn-1), so us-ashburn-1 is not copied; no destination is left"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(None, "NOTIFICATION_TOPIC_ID: is required but not set", id="missing"),
+        pytest.param("", "NOTIFICATION_TOPIC_ID: is required but not set", id="empty"),
+        pytest.param(
+            "ocid1.bucket.oc1.phx.aaaaaaaaaaaaaaaa",
+            "NOTIFICATION_TOPIC_ID: 'ocid1.bucket.oc1.phx.aaaaaaaaaaaaaaaa': "
+            "expected an OCID of type onstopic, got type bucket",
+            id="not a topic",
+        ),
+    ],
+)
+def test_an_unusable_topic_is_set_aside_and_nothing_else(
+    config: Config, value: str | None, expected: str
+) -> None:
+    if value is None:
+        del config["NOTIFICATION_TOPIC_ID"]
+    else:
+        config["NOTIFICATION_TOPIC_ID"] = value
+    read = read_settings(config)
+    assert read.settings.notification_topic_id == ""
+    assert read.settings.destination_regions == ("us-ashburn-1", "eu-frankfurt-1")
+    assert [str(problem) for problem in read.problems] == [f"{expected}, so no notice can be published"]
+    with pytest.raises(ConfigurationError, match="NOTIFICATION_TOPIC_ID"):
+        load_settings(config)
+
+
+def test_a_bad_display_name_template_falls_back_to_the_default_name(config: Config) -> None:
+    config["DISPLAY_NAME_TEMPLATE"] = "{nme} copy"
+    read = read_settings(config)
+    assert read.settings.display_name_template == "{name} (copy from {source_region})"
+    [problem] = read.problems
+    assert str(problem).startswith("DISPLAY_NAME_TEMPLATE: unknown placeholder '{nme}'")
+    assert str(problem).endswith("so copies take the default name '{name} (copy from {source_region})'")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("SWEEP_LOOKBACK_HOURS", "soon"),
+        ("SWEEP_MAX_COPIES_IN_FLIGHT", "0"),
+        ("RETENTION_DAYS", "-1"),
+        ("RETENTION_KEEP", "many"),
+        ("RPO_HOURS", "inf"),
+        ("SWEEP_COMPARTMENT_IDS", "nope"),
+    ],
+)
+def test_a_bad_key_only_the_sweep_reads_stops_the_sweep_not_the_copy(
+    config: Config, key: str, value: str
+) -> None:
+    config[key] = value
+    read = read_settings(config)
+    [problem] = read.problems
+    assert (problem.key, problem.stops_sweep) == (key, True)
+    assert str(problem).endswith(", so the sweep does not run")
+    assert read.settings.destination_regions == ("us-ashburn-1", "eu-frankfurt-1")
+
+
+def test_a_look_back_past_retention_stops_the_sweep_not_the_copy(config: Config) -> None:
+    config.update(SWEEP_LOOKBACK_HOURS="72", RETENTION_DAYS="1")
+    [problem] = read_settings(config).problems
+    assert str(problem) == (
+        "SWEEP_LOOKBACK_HOURS: 72 is longer than RETENTION_DAYS (1 day = 24 h): the sweep would re-copy "
+        "what retention deletes, so the sweep does not run"
+    )
+    assert problem.stops_sweep
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        # A dry run mistyped must not make real copies.
+        ("DRY_RUN", "ture"),
+        # A filter must not widen what is copied.
+        ("REQUIRED_TAG", "backup-dr"),
+        ("COMPARTMENT_IDS", "ocid1.bucket.oc1..aaaaaaaaaaaaaaa"),
+        ("SOURCE_TYPES", "MANUAL,WEEKLY"),
+        # Which copies retention may delete, and where requests go.
+        ("DEPLOYMENT_NAME", "d" * 257),
+        ("OCI_ENDPOINT_TEMPLATE", "ftp://{region}/{service}"),
+        # Outside OCI Functions it names the deployment on every copy.
+        ("SWEEP_REGION", "mars-north-1"),
+    ],
+)
+def test_a_bad_value_that_changes_what_is_copied_or_how_refuses_every_copy(
+    config: Config, key: str, value: str
+) -> None:
+    config[key] = value
+    with pytest.raises(ConfigurationError) as caught:
+        read_settings(config)
+    assert caught.value.reason.startswith(f"invalid configuration: {key}: ")
+
+
+def test_a_refusal_names_the_values_set_aside_too(config: Config) -> None:
+    config.update(DRY_RUN="ture", DESTINATION_REGIONS="us-ashburn-1,eu-frankfort-1")
+    with pytest.raises(ConfigurationError) as caught:
+        read_settings(config)
+    assert caught.value.reason == (
+        "invalid configuration: DRY_RUN: 'ture' is not one of true/false, 1/0, yes/no, on/off; "
+        "DESTINATION_REGIONS: 'eu-frankfort-1' is not an OCI region; did you mean eu-frankfurt-1?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("DESTINATION_REGIONS", "us-ashburn-1,eu-frankfort-1"),
+        ("DESTINATION_KMS_KEY_IDS", f"iad={KEY_PHX}"),
+        ("NOTIFICATION_TOPIC_ID", ""),
+        ("DISPLAY_NAME_TEMPLATE", "{nme}"),
+        ("RPO_HOURS", "soon"),
+    ],
+)
+def test_the_strict_read_a_deployment_uses_refuses_what_the_function_would_set_aside(
+    config: Config, key: str, value: str
+) -> None:
+    config[key] = value
+    assert read_settings(config).problems
+    with pytest.raises(ConfigurationError, match=f"invalid configuration: {key}: "):
         load_settings(config)
