@@ -267,7 +267,8 @@ def verify(config: DeployConfig, rendered: Rendered) -> None:
     needs = function_needs(config) + scheduler_needs(config, rendered.schedule_placeholder)
     problems = [f"not granted: {need.describe()}" for need in missing(statements, needs)]
     problems += [
-        f"grants nothing the function needs: {statement.text}" for statement in unused(statements, needs)
+        f"grants nothing the function or its schedule needs: {statement.text}"
+        for statement in unused(statements, needs)
     ]
     if problems:
         raise ConfigurationError("the rendered policies are wrong:\n  " + "\n  ".join(problems))
@@ -275,6 +276,7 @@ def verify(config: DeployConfig, rendered: Rendered) -> None:
 
 def write(config: DeployConfig, rendered: Rendered, out: Path) -> list[str]:
     """Write every piece under `out`; returns the commands, also written to out/commands.sh."""
+    # The scripts are built from the Rendered pieces this module defines: imported here, not above.
     from deploy.scripts import create_script, teardown_script
 
     out.mkdir(parents=True, exist_ok=True)

@@ -146,7 +146,7 @@ class FakeCloud:
         for program in ("oci", "fn"):
             shim = bin_dir / program
             shim.write_text(
-                f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(PROJECT)!r})\n"
+                f"#!{sys.executable} -S\nimport sys\nsys.path.insert(0, {str(PROJECT)!r})\n"
                 f"from tests.deploy.fake_cli import main\nsys.exit(main({program!r}, sys.argv[1:]))\n"
             )
             shim.chmod(0o755)
