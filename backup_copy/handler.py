@@ -40,6 +40,8 @@ def handle(body: bytes, *, deadline: Deadline, runtimes: Runtimes, call_id: str 
         outcome = _decide(body, deadline, runtimes)
         with log_context(eventId=outcome.event_id, source=outcome.source):
             outcome = _announce(outcome, deadline, runtimes)
+            if isinstance(outcome, SweepOutcome):
+                outcome = _post_metrics(outcome, deadline, runtimes)
             _log_outcome(outcome)
     # Bounded whatever the sweep found: the answer's lists are cut (with totals) past MAX_ANSWER_BYTES.
     return Answer(outcome.status.http_status, fit_json(answer(outcome), MAX_ANSWER_BYTES, keep=("copies",)))
@@ -146,6 +148,31 @@ def _announce(outcome: Outcome, deadline: Deadline, runtimes: Runtimes) -> Outco
             error_class="notification",
         )
     log.info("notice published", extra={"fields": {"messageId": message_id, "title": notice.title}})
+    return outcome
+
+
+def _post_metrics(outcome: SweepOutcome, deadline: Deadline, runtimes: Runtimes) -> SweepOutcome:
+    """Post the sweep's RPO and counts to Monitoring, after its notice; a failure is a note, not a failure.
+
+    The sweep's copies and deletes stand whatever Monitoring answers, and the notice has gone out:
+    failing the sweep would make the failures alarm cry wolf. A sweep whose metrics never arrive is
+    seen by the kit's "sweep silent" alarm (a missing stream), the WARNING line and the note.
+    """
+    report = outcome.report
+    if report is None:  # it failed before looking at anything: there is no RPO to report
+        return outcome
+    from backup_copy.metrics import NAMESPACE, sweep_metrics
+
+    try:
+        current = runtimes.runtime()
+        points = sweep_metrics(report, deployment=current.settings.deployment, now=datetime.now(UTC))
+        current.gateway.post_metrics(NAMESPACE, points, report.source_region, deadline)
+    except Exception as error:
+        reason = _as_failure(error).reason
+        log.warning("metrics not posted", extra={"fields": {"reason": reason}})
+        note = f"metrics not posted to Monitoring: {reason}"
+        return replace(outcome, report=replace(report, notes=(*report.notes, note)))
+    log.info("metrics posted", extra={"fields": {"namespace": NAMESPACE, "datapoints": len(points)}})
     return outcome
 
 

@@ -1,10 +1,10 @@
 """The OCI gateway: the one module that imports the `oci` SDK.
 
-It implements the ports (backup_copy.ports) (BackupStore, Notifier) with Block Storage and Notifications
-clients, signed by the function's resource principal, built on first use and cached per region for
-warm invocations. Every call is retried while the invocation's deadline allows, no call outlives the
-time the deadline leaves it, every answer is checked to be what the operation answers, and every
-failure leaves here as one of the errors in backup_copy.errors.
+It implements the ports (backup_copy.ports) (BackupStore, Notifier, MetricsSink) with Block Storage,
+Notifications and Monitoring clients, signed by the function's resource principal, built on first use
+and cached per region for warm invocations. Every call is retried while the invocation's deadline
+allows, no call outlives the time the deadline leaves it, every answer is checked to be what the
+operation answers, and every failure leaves here as one of the errors in backup_copy.errors.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +35,13 @@ from oci.core.models import (
     UpdateVolumeGroupBackupDetails,
     core_type_mapping,
 )
+from oci.monitoring import MonitoringClient
+from oci.monitoring.models import (
+    Datapoint,
+    MetricDataDetails,
+    PostMetricDataDetails,
+    monitoring_type_mapping,
+)
 from oci.ons import NotificationDataPlaneClient
 from oci.ons.models import MessageDetails, ons_type_mapping
 
@@ -50,6 +57,7 @@ from backup_copy.errors import (
     TransientError,
 )
 from backup_copy.events import printable
+from backup_copy.metrics import MetricPoint
 from backup_copy.ocids import parse_ocid
 
 log = logging.getLogger(__name__)
@@ -61,6 +69,13 @@ MIN_READ_TIMEOUT = 0.5
 # minimum, 1000 is the maximum. Default Value: 100"); the SDK's docstrings state no range. Without it
 # every hundred backups would cost a request, and a sweep pays that per kind and destination.
 LIST_PAGE_SIZE = 1000
+# The OCI_ENDPOINT_TEMPLATE {service} of each client: Block Storage, Notifications, and Monitoring's
+# ingestion endpoint, which PostMetricData alone uses (MonitoringClient.post_metric_data: "Replace the
+# string `telemetry` with `telemetry-ingestion` in the endpoint"; the SDK does not do it itself).
+BLOCK_STORAGE, NOTIFICATIONS, METRICS = "iaas", "notification", "telemetry-ingestion"
+METRICS_ENDPOINT_TEMPLATE = "https://telemetry-ingestion.{region}.{secondLevelDomain}"
+# PostMetricData's per-call limit (its docstring): "Unique metric streams. Maximum: 50."
+MAX_STREAMS_PER_POST = 50
 
 
 @dataclass(frozen=True)
@@ -321,6 +336,65 @@ class OciGateway:
         )
         return str(response.data.message_id)
 
+    # --- the MetricsSink port ----------------------------------------------------------------
+
+    def post_metrics(
+        self, namespace: str, points: Sequence[MetricPoint], region: str, deadline: Deadline
+    ) -> None:
+        """Post datapoints to Monitoring in `region`, into the function's own compartment.
+
+        At most MAX_STREAMS_PER_POST streams a call. A post has no retry token: a retried one may
+        record a datapoint twice, which the alarms' max() does not see and a sum() of counts
+        rarely will. Any metric Monitoring refuses fails the post (PermanentError, with its reason).
+        """
+        if not points:
+            return
+        compartment_id = self._metrics_compartment(region)
+        for start in range(0, len(points), MAX_STREAMS_PER_POST):
+            batch = points[start : start + MAX_STREAMS_PER_POST]
+            details = PostMetricDataDetails(
+                metric_data=[
+                    MetricDataDetails(
+                        namespace=namespace,
+                        compartment_id=compartment_id,
+                        name=point.name,
+                        dimensions=dict(point.dimensions),
+                        datapoints=[Datapoint(timestamp=point.timestamp, value=point.value)],
+                    )
+                    for point in batch
+                ],
+                # NON_ATOMIC (OCI's default): the valid metrics are kept, the others listed.
+                batch_atomicity="NON_ATOMIC",
+            )
+            response = self._call(
+                METRICS,
+                "metrics",
+                region,
+                deadline,
+                "post_metric_data",
+                details,
+                reserve=1.0,
+                expect=lambda answer: _check_metrics_answer(answer.data),
+            )
+            _refused_metrics(response.data, len(batch), region)
+
+    def _metrics_compartment(self, region: str) -> str:
+        """The function's own compartment: the resource principal's res_compartment claim.
+
+        The SDK's resource-principal signer reads it from the session token (its `compartment_id`,
+        EphemeralResourcePrincipalSigner._reset_claims), so the function needs no key naming it, and
+        the kit grants `use metrics` and sets the alarms in that compartment.
+        """
+        self._client(METRICS, region)  # loads the credentials, as every call does first
+        signer = self._credentials.signer if self._credentials else None
+        compartment = getattr(signer, "compartment_id", None)
+        if not isinstance(compartment, str) or not compartment:
+            raise ConfigurationError(
+                "metrics go to the function's own compartment, which only its resource principal names "
+                "(a local run with an OCI config profile has none)"
+            )
+        return compartment
+
     # --- plumbing --------------------------------------------------------------------------------
 
     def _list(
@@ -372,11 +446,15 @@ class OciGateway:
         }
         if self._endpoint_template:
             kwargs["service_endpoint"] = self._endpoint_template.format(region=region, service=service)
-        client_class, models = (
-            (BlockstorageClient, core_type_mapping)
-            if service == "iaas"
-            else (NotificationDataPlaneClient, ons_type_mapping)
-        )
+        elif service == METRICS:
+            kwargs["service_endpoint"] = oci.regions.endpoint_for(
+                "monitoring", region=region, service_endpoint_template=METRICS_ENDPOINT_TEMPLATE
+            )
+        client_class, models = {
+            BLOCK_STORAGE: (BlockstorageClient, core_type_mapping),
+            NOTIFICATIONS: (NotificationDataPlaneClient, ons_type_mapping),
+            METRICS: (MonitoringClient, monitoring_type_mapping),
+        }[service]
         client = client_class({**credentials.config, "region": region}, **kwargs)
         base = client.base_client
         base.deserialize_response_data = _shape_checked(base.deserialize_response_data, models)
@@ -614,6 +692,27 @@ def _check_listing(data: Any, kind: BackupKind, region: str) -> None:
         raise _Malformed(f"a list was expected, the SDK gave {type(data).__name__}")
     for item in data:
         _check_backup(item, kind, region)
+
+
+def _check_metrics_answer(data: Any) -> None:
+    """_Malformed unless `data` says how many metrics Monitoring refused."""
+    count = getattr(data, "failed_metrics_count", None)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise _Malformed("it has no failed-metrics count")
+
+
+def _refused_metrics(data: Any, posted: int, region: str) -> None:
+    """PermanentError when Monitoring kept fewer metrics than were posted, quoting its first reason."""
+    count = int(data.failed_metrics_count)
+    if not count:
+        return
+    records = data.failed_metrics or []
+    first = printable(str(getattr(records[0], "message", "") or ""), 300) if records else ""
+    raise PermanentError(
+        f"Monitoring refused {count} of {posted} metric(s) in {region}" + (f": {first}" if first else ""),
+        operation="metrics",
+        region=region,
+    )
 
 
 def _check_published(data: Any) -> None:
@@ -859,13 +958,16 @@ _REFUSED = {
     "(the *_DELETE permission) in {region}",
     "publish": "the topic is gone, or the function may not publish to it; the dynamic group needs "
     "'use ons-topics' on it",
+    "metrics": "the function may not post metrics; the dynamic group needs 'use metrics' in its own "
+    "compartment (target.metrics.namespace) in {region}",
 }
 
 
 def _expected(operation: str, kind: BackupKind | None) -> str:
     """What a successful answer to `operation` is, as a person names it."""
     noun = kind.label if kind else "backup"
-    return {"list": f"a list of {noun}s", "publish": "a published message"}.get(operation, f"a {noun}")
+    answers = {"list": f"a list of {noun}s", "publish": "a published message", "metrics": "a metrics summary"}
+    return answers.get(operation, f"a {noun}")
 
 
 def _status_text(status: int, code: str | None) -> str:
@@ -898,12 +1000,13 @@ def _explain(
         return f"{said}: {hint}"
     # The message may be a proxy's whole error page: cut to what a reason can carry.
     detail = f": {printable(message, 300)}" if message else ""
-    if status == 400:
+    if status == 400 and operation != "metrics":
         return f"{said}{detail} (check DESTINATION_REGIONS and DESTINATION_KMS_KEY_IDS)"
     return f"{said}{detail}"
 
 
 __all__ = [
+    "METRICS",
     "Credentials",
     "OciGateway",
     "RetryPolicy",

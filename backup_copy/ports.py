@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from backup_copy.backups import Backup, BackupCopy, BackupKind, CopyRequest
 from backup_copy.deadline import Deadline
+
+if TYPE_CHECKING:  # only the sweep posts metrics: the event path does not import them
+    from backup_copy.metrics import MetricPoint
 
 
 class BackupStore(Protocol):
@@ -46,5 +50,15 @@ class Notifier(Protocol):
         ...
 
 
-class Gateway(BackupStore, Notifier, Protocol):
+class MetricsSink(Protocol):
+    """Monitoring's custom metrics, as far as the sweep reports them."""
+
+    def post_metrics(
+        self, namespace: str, points: Sequence[MetricPoint], region: str, deadline: Deadline
+    ) -> None:
+        """Post datapoints in `region`, into the function's own compartment; every one, or raise."""
+        ...
+
+
+class Gateway(BackupStore, Notifier, MetricsSink, Protocol):
     """Everything the function asks of OCI."""

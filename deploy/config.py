@@ -1,4 +1,10 @@
-"""What the deployment needs: the function's settings, read as the function reads them, plus tenancy facts."""
+"""What the deployment needs: the function's settings, read as the function reads them, plus tenancy facts.
+
+Only what cannot be defaulted is required: DESTINATION_REGIONS of the function's keys, and the source
+region, the backups' and the function's compartments, the subnet and the tenancy of the DEPLOY_*
+facts. Everything else has a default that is right for a kit that creates what it needs: the topic
+(unless NOTIFICATION_TOPIC_ID names one), SWEEP_COMPARTMENT_IDS (the backups' compartment), the names.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,13 @@ from backup_copy.events import CompartmentId
 from backup_copy.ocids import COMPARTMENT, parse_ocid
 from backup_copy.regions import REGION_KEYS, region_identifier
 from backup_copy.settings import Settings, load_settings
+
+# The function's keys the kit defaults when they are not set (see load_deploy_config).
+TOPIC_KEY, SWEEP_COMPARTMENTS_KEY = "NOTIFICATION_TOPIC_ID", "SWEEP_COMPARTMENT_IDS"
+# The sweep's schedule by default: every 15 minutes, since the sweep also moves OCI's copy queue.
+# Resource Scheduler takes "UNIX cron formatting" (CreateScheduleDetails.recurrence_details); whether
+# it wants five fields or six (seconds first) is unconfirmed: DEPLOY_SWEEP_CRON takes either.
+DEFAULT_SWEEP_CRON = "*/15 * * * *"
 
 # The function's own keys, as load_settings() reads them from the environment.
 FUNCTION_KEYS = tuple(name.upper() for name in Settings.model_fields)
@@ -31,13 +44,16 @@ DEPLOY_KEYS = {
     "home_region": "DEPLOY_HOME_REGION",
     "tenancy_id": "DEPLOY_TENANCY_ID",
     "tag_namespaces": "DEPLOY_TAG_NAMESPACES",
+    "function_id": "DEPLOY_FUNCTION_ID",
+    "notify_email": "DEPLOY_NOTIFY_EMAIL",
+    "sweep_cron": "DEPLOY_SWEEP_CRON",
 }
 
 # The two-region example the tests render: Phoenix backups copied to Ashburn and Frankfurt, the
 # Frankfurt copies under a customer-managed key kept in a security compartment.
+# The kit creates the topic and subscribes the operators' address.
 EXAMPLE_ENVIRONMENT = {
     "DESTINATION_REGIONS": "us-ashburn-1,eu-frankfurt-1",
-    "NOTIFICATION_TOPIC_ID": "ocid1.onstopic.oc1.phx.aaaaaaaaexampletopicbackupcopy0001",
     "DESTINATION_KMS_KEY_IDS": (
         "eu-frankfurt-1=ocid1.key.oc1.fra.examplevault.aaaaaaaaexamplekeyfrankfurt0001"
     ),
@@ -52,6 +68,7 @@ EXAMPLE_ENVIRONMENT = {
     "DEPLOY_TENANCY_ID": "ocid1.tenancy.oc1..aaaaaaaaexampletenancybackupcopy0001",
     # The sample events' defined tags (Operations) and the tenancy's automatic tag defaults (Oracle-Tags).
     "DEPLOY_TAG_NAMESPACES": "Oracle-Tags,Operations",
+    "DEPLOY_NOTIFY_EMAIL": "ops@example.com",
 }
 
 _NAME = r"[A-Za-z0-9_.-]{1,100}"
@@ -60,6 +77,11 @@ _RESOURCE_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
 # OCI's tag namespace names: printable ASCII but space and '.', at most 100 characters. A quote or a
 # backslash is refused too: the name goes inside a quoted policy literal.
 _TAG_NAMESPACE = re.compile(r"[^\x00-\x20.'\\\x7f-\U0010ffff]{1,100}")
+# An address for an EMAIL subscription; no quotes, spaces, `$`, backquotes or backslashes, since it
+# is written into commands.sh and into a JMESPath literal there.
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}")
+# A cron line of five fields (or six, seconds first): digits, names and the usual * / , - ?.
+_CRON_FIELD = re.compile(r"[0-9A-Za-z*/,?-]{1,40}")
 
 
 def _region(value: str) -> str:
@@ -92,6 +114,24 @@ def _tenancy(value: str) -> str:
     return value
 
 
+def _function(value: str) -> str:
+    parse_ocid(value, resource_type="fnfunc")
+    return value
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.fullmatch(value):
+        raise ValueError("an e-mail address, e.g. ops@example.com")
+    return value
+
+
+def _cron(value: str) -> str:
+    fields = value.split()
+    if len(fields) not in (5, 6) or not all(_CRON_FIELD.fullmatch(field) for field in fields):
+        raise ValueError("a cron expression of five fields, e.g. '*/15 * * * *' (every 15 minutes)")
+    return " ".join(fields)
+
+
 def _tag_namespaces(value: object) -> tuple[str, ...]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)):
@@ -118,6 +158,7 @@ class DeployConfig(BaseModel):
     settings: Settings
     source_region: Region
     backup_compartment_id: CompartmentId
+    # The application's compartment, and the dynamic group's scope: keep it for this function alone.
     function_compartment_id: CompartmentId
     topic_compartment_id: CompartmentId
     key_compartment_id: CompartmentId
@@ -130,6 +171,12 @@ class DeployConfig(BaseModel):
     tenancy_id: Annotated[str, AfterValidator(_tenancy)]
     # The namespaces of the defined tags the source backups carry; empty: any namespace.
     tag_namespaces: Annotated[tuple[str, ...], BeforeValidator(_tag_namespaces)] = ()
+    # NOTIFICATION_TOPIC_ID when given: the kit uses that topic and creates none.
+    topic_id: str | None = None
+    # The function's own OCID, once it exists: the dynamic group then matches it alone.
+    function_id: Annotated[str, AfterValidator(_function)] | None = None
+    notify_email: Annotated[str, AfterValidator(_email)] | None = None
+    sweep_cron: Annotated[str, AfterValidator(_cron)] = DEFAULT_SWEEP_CRON
 
     @model_validator(mode="after")
     def _source_is_not_a_destination(self) -> DeployConfig:
@@ -137,10 +184,23 @@ class DeployConfig(BaseModel):
             raise ValueError(f"DESTINATION_REGIONS names the source region {self.source_region}")
         return self
 
+    @model_validator(mode="after")
+    def _sweep_in_the_source_region(self) -> DeployConfig:
+        # The listing grants and the metrics grant name the source region: a sweep elsewhere misses them.
+        sweep_region = self.settings.sweep_region
+        if sweep_region is not None and sweep_region != self.source_region:
+            raise ValueError(
+                f"SWEEP_REGION ({sweep_region}) is not DEPLOY_SOURCE_REGION ({self.source_region}): "
+                "deploy one function per source region"
+            )
+        return self
+
     @property
     def topic_region(self) -> str:
-        """The topic's region, from its OCID: the function publishes there."""
-        return parse_ocid(self.settings.notification_topic_id, resource_type="onstopic").region
+        """The topic's region, from its OCID (the function publishes there); a created one's: the source."""
+        if self.topic_id is None:
+            return self.source_region
+        return parse_ocid(self.topic_id, resource_type="onstopic").region
 
 
 def region_key(region: str) -> str:
@@ -158,26 +218,69 @@ def load_deploy_config(
 
     The function's keys are read from `environ` alone, so an example or a test renders from exactly
     the values it names. `overrides` (from flags) win over the DEPLOY_* variables. Raises
-    ConfigurationError naming each missing or bad value.
+    ConfigurationError naming every key that is missing or bad at once, and only those: a key whose
+    default comes from a missing one is not named.
     """
-    settings = load_settings({key: environ[key] for key in FUNCTION_KEYS if key in environ})
-    facts = {field: environ[key] for field, key in DEPLOY_KEYS.items() if environ.get(key)}
+    facts: dict[str, object] = {field: environ[key] for field, key in DEPLOY_KEYS.items() if environ.get(key)}
     facts.update({field: value for field, value in (overrides or {}).items() if value})
-    backups = facts.get("backup_compartment_id")
-    if backups:
-        for field in ("function_compartment_id", "topic_compartment_id", "key_compartment_id"):
-            facts.setdefault(field, backups)
-    if "source_region" in facts:
-        facts.setdefault("home_region", facts["source_region"])
+    given_topic = environ.get(TOPIC_KEY) or None
+    problems: list[str] = []
+    settings = _settings(environ, facts, given_topic, problems)
+    if given_topic is not None:
+        facts["topic_id"] = given_topic
+        if "topic_compartment_id" not in facts:
+            # A given topic's compartment is not in its OCID: only the operator knows it.
+            problems.append(f"{DEPLOY_KEYS['topic_compartment_id']}: is required with {TOPIC_KEY}")
+    defaults = {
+        "key_compartment_id": "backup_compartment_id",
+        "topic_compartment_id": "function_compartment_id",
+        "home_region": "source_region",
+    }
+    for field, source in defaults.items():
+        if source in facts:
+            facts.setdefault(field, facts[source])
     try:
-        return DeployConfig(settings=settings, **facts)
+        config = DeployConfig.model_validate({**facts, "settings": settings})
     except ValidationError as exc:
-        problems = []
         for error in exc.errors(include_url=False, include_input=False):
             field = str(error["loc"][0]) if error["loc"] else ""
+            defaulted = field in defaults and defaults[field] not in facts
+            if field == "settings" or defaulted:
+                continue  # already named: the function's settings, or the key it defaults from
             where = DEPLOY_KEYS.get(field, field.upper())
             message = error["msg"].removeprefix("Value error, ")
             if error["type"] == "missing":
                 message = "is required but not set"
             problems.append(f"{where}: {message}" if where else message)
-        raise ConfigurationError("invalid deployment settings: " + "; ".join(problems)) from None
+    else:
+        if not problems:
+            return config
+    raise ConfigurationError("invalid deployment settings: " + "; ".join(problems))
+
+
+# The topic OCID the settings are validated with when the kit is to create the topic (nothing
+# rendered uses it: the commands capture the created topic's OCID).
+def placeholder_topic(region: str) -> str:
+    """A well-formed topic OCID in `region` that names no topic."""
+    return f"ocid1.onstopic.oc1.{region_key(region)}.createdbycommandssh"
+
+
+def _settings(
+    environ: Mapping[str, str], facts: Mapping[str, object], given_topic: str | None, problems: list[str]
+) -> Settings | None:
+    """The function's settings as the kit will configure them, or None (with `problems` said)."""
+    values = {key: environ[key] for key in FUNCTION_KEYS if key in environ}
+    source = facts.get("source_region")
+    region = region_identifier(source) if isinstance(source, str) else None
+    if given_topic is None:
+        # The kit creates the topic: validate the rest with a stand-in OCID in its region.
+        values[TOPIC_KEY] = placeholder_topic(region or "us-phoenix-1")
+    backups = facts.get("backup_compartment_id")
+    if not values.get(SWEEP_COMPARTMENTS_KEY) and isinstance(backups, str):
+        # The kit schedules the sweep, and a sweep needs compartments: the backups' by default.
+        values[SWEEP_COMPARTMENTS_KEY] = backups
+    try:
+        return load_settings(values)
+    except ConfigurationError as exc:
+        problems.append(exc.reason.removeprefix("invalid configuration: "))
+        return None

@@ -1,10 +1,15 @@
-"""What OCI's verbs grant, and what each call the function makes needs, region by region.
+"""What OCI's verbs grant, and what each call of the function (and its scheduler) needs, region by region.
 
 The verb tables are OCI's "Details for the Core Services" (volume-family) and "Details for
 Notifications"; the per-call permissions are OCI's "Permissions Required for Each API Operation" and
 "Copying a Boot Volume Backup Between Regions" (source: READ + COPY, destination: CREATE); the tag
 grants are the IAM policy reference ("To apply, update, or remove defined tags for a resource, a user
-must be granted permissions on the resource and permissions to use the tag namespace").
+must be granted permissions on the resource and permissions to use the tag namespace"). Custom
+metrics: the Monitoring policy reference (`use metrics` grants METRIC_WRITE, which PostMetricData
+needs; `target.metrics.namespace` narrows it). The scheduler: Resource Scheduler's example policies
+(`any-user` with `request.principal.type = 'resourceschedule'` and the schedule's OCID) with the
+Functions resource types it invokes through (`use fn-invocation`, `read fn-function`; which of them
+the scheduler's call checks is unconfirmed: both are granted).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from backup_copy.backups import BackupKind
+from backup_copy.metrics import NAMESPACE
 from deploy.config import DeployConfig, region_key
 
 VERBS = ("inspect", "read", "use", "manage")
@@ -77,7 +83,7 @@ def known_permissions(resource_type: str) -> frozenset[str]:
 class Principal:
     """Who asks: the function's dynamic group, or an OCI service acting for it."""
 
-    kind: str  # "dynamic-group" or "service"
+    kind: str  # "dynamic-group", "service", or "any-user" (narrowed by request.principal.* variables)
     name: str
     domain: str | None = None
 
@@ -108,6 +114,8 @@ class Need:
 # Where a tag namespace lives is the tenancy's choice (Oracle-Tags is in the root compartment): no
 # statement naming one compartment surely covers it, only a tenancy-wide one.
 TAG_NAMESPACE_COMPARTMENT = "(the tag namespace's compartment)"
+# Resource Scheduler acts as its schedule: a request principal of this type, with the schedule's OCID.
+SCHEDULE_PRINCIPAL = "resourceschedule"
 
 
 @dataclass(frozen=True)
@@ -224,6 +232,18 @@ def function_needs(config: DeployConfig) -> list[Need]:
             "use",
         )
     )
+    # The sweep posts its RPO and counts, into the function's own compartment, in the source region.
+    needs.append(
+        Need(
+            "PostMetricData",
+            group,
+            "metrics",
+            config.function_compartment_id,
+            None,
+            MappingProxyType({**_at(source, "PostMetricData"), "target.metrics.namespace": NAMESPACE}),
+            "use",
+        )
+    )
     blockstorage = Principal("service", "blockstorage")
     for region, key in config.settings.destination_kms_key_ids.items():
         context = MappingProxyType({"request.region": region_key(region), "target.key.id": key})
@@ -235,6 +255,18 @@ def function_needs(config: DeployConfig) -> list[Need]:
             Need("Copy*Backup", group, "key-delegate", config.key_compartment_id, None, context, "use")
         )
     return needs
+
+
+def scheduler_needs(config: DeployConfig, schedule_id: str) -> list[Need]:
+    """What the sweep's schedule needs to start the function: the invocation and reading the function."""
+    schedule = MappingProxyType(
+        {"request.principal.type": SCHEDULE_PRINCIPAL, "request.principal.id": schedule_id}
+    )
+    anyone, compartment = Principal("any-user", ""), config.function_compartment_id
+    return [
+        Need("InvokeFunction", anyone, "fn-invocation", compartment, None, schedule, "use"),
+        Need("GetFunction", anyone, "fn-function", compartment, None, schedule, "read"),
+    ]
 
 
 def _principal(dynamic_group: str) -> Principal:

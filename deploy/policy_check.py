@@ -80,6 +80,9 @@ def _subject_matches(subject: Mapping[str, Any], need: Need) -> bool:
     principal = need.principal
     if subject.get("type") != principal.kind:
         return False
+    if principal.kind == "any-user":
+        # Narrowed by the conditions (request.principal.*), which _holds evaluates.
+        return bool(subject.get("values") == [])
     wanted = {"label": principal.name}
     if principal.domain:
         wanted["identity_domain"] = principal.domain

@@ -3,7 +3,9 @@
 Run as `python -m deploy.render [--example] [--out DIR]`: the function's keys (DESTINATION_REGIONS,
 NOTIFICATION_TOPIC_ID, DESTINATION_KMS_KEY_IDS, ...) and the DEPLOY_* facts come from the
 environment (flags override the facts). Before anything is written, the rendered policies are
-parsed and checked to grant every call the function makes, and nothing it does not.
+parsed and checked to grant every call the function and its schedule make, and nothing they do not.
+It writes the statements, the rule, the log and schedule settings, commands.sh (which creates every
+piece, and can be run again) and teardown.sh (which deletes them, newest first).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,12 +21,16 @@ from string import Template
 
 from backup_copy.errors import ConfigurationError
 from backup_copy.events import BACKUP_CREATED_EVENTS
-from backup_copy.settings import DEFAULT_DISPLAY_NAME_TEMPLATE, SOURCE_TYPES
+from backup_copy.metrics import COPIES_FAILED, COPIES_MADE, NAMESPACE, RPO_AGE
 from deploy.config import DEPLOY_KEYS, EXAMPLE_ENVIRONMENT, DeployConfig, load_deploy_config, region_key
-from deploy.permissions import function_needs
+from deploy.permissions import function_needs, scheduler_needs
 from deploy.policy_check import missing, parse_all, unused
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+# Values only commands.sh knows, when it runs: the rendered text holds these markers, and the
+# script puts the shell variable in their place (deploy/scripts.py).
+APPLICATION_MARKER = "@APPLICATION_ID@"
+FUNCTION_MARKER = "@FUNCTION_ID@"
 
 
 @dataclass(frozen=True)
@@ -39,17 +44,34 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class Alarm:
+    """A Monitoring alarm on the sweep's metrics, notifying the topic."""
+
+    name: str
+    severity: str
+    query: str
+    body: str
+
+
+@dataclass(frozen=True)
 class Rendered:
     """Every piece of the deployment, filled in."""
 
     dynamic_group_rule: str
     policies: tuple[Policy, ...]
+    # Created after the schedule, whose OCID it names (`schedule_placeholder` until then).
+    scheduler_policy: Policy
+    schedule_placeholder: str
     rule_condition: str
+    # The invoke log's configuration and the schedule's resources, with the markers above.
+    log_configuration: str
+    schedule_resources: str
+    alarms: tuple[Alarm, ...]
 
     @property
     def statements(self) -> list[str]:
-        """Every policy statement, in order."""
-        return [statement for policy in self.policies for statement in policy.statements]
+        """Every policy statement, in order, the scheduler's last."""
+        return [s for policy in (*self.policies, self.scheduler_policy) for s in policy.statements]
 
 
 def render_template(name: str, **values: str) -> list[str]:
@@ -127,6 +149,18 @@ def render(config: DeployConfig) -> Rendered:
         "events",
         render_template("policy-events.txt", function_compartment_id=config.function_compartment_id),
     )
+    attach(
+        config.function_compartment_id,
+        "metrics",
+        render_template(
+            "policy-metrics.txt",
+            **common,
+            function_compartment_id=config.function_compartment_id,
+            source_region=config.source_region,
+            source_region_key=region_key(config.source_region),
+            namespace=NAMESPACE,
+        ),
+    )
     for region, key in settings.destination_kms_key_ids.items():
         attach(
             config.key_compartment_id,
@@ -152,114 +186,111 @@ def render(config: DeployConfig) -> Rendered:
                 statements=tuple(statements),
             )
         )
-    (rule,) = render_template(
-        "dynamic-group-rule.txt", function_compartment_id=config.function_compartment_id
+    group = config.dynamic_group.rpartition("/")[2]
+    placeholder = schedule_placeholder(config)
+    scheduler = Policy(
+        name=f"{group}-scheduler",
+        compartment_id=config.function_compartment_id,
+        description="backup-copy function: its sweep's schedule may start it (rendered by deploy.render)",
+        statements=tuple(
+            render_template(
+                "policy-scheduler.txt",
+                function_compartment_id=config.function_compartment_id,
+                schedule_id=placeholder,
+            )
+        ),
     )
-    condition = "\n".join(
-        render_template("event-rule-condition.json", event_types=json.dumps(sorted(BACKUP_CREATED_EVENTS)))
+    function_match = (
+        f"resource.id = '{config.function_id}'"
+        if config.function_id
+        else f"resource.compartment.id = '{config.function_compartment_id}'"
     )
-    json.loads(condition)  # a template edit that breaks the JSON fails here, not in OCI
-    return Rendered(dynamic_group_rule=rule, policies=tuple(policies), rule_condition=condition)
+    (rule,) = render_template("dynamic-group-rule.txt", function_match=function_match)
+    return Rendered(
+        dynamic_group_rule=rule,
+        policies=tuple(policies),
+        scheduler_policy=scheduler,
+        schedule_placeholder=placeholder,
+        rule_condition=_json_template(
+            "event-rule-condition.json", event_types=json.dumps(sorted(BACKUP_CREATED_EVENTS))
+        ),
+        log_configuration=_json_template(
+            "log-configuration.json",
+            function_compartment_id=config.function_compartment_id,
+            application_id=APPLICATION_MARKER,
+        ),
+        schedule_resources=_json_template("schedule-resources.json", function_id=FUNCTION_MARKER),
+        alarms=alarms(config),
+    )
+
+
+def schedule_placeholder(config: DeployConfig) -> str:
+    """The schedule OCID the scheduler policy is rendered and checked with; commands.sh puts the real one."""
+    return f"ocid1.resourceschedule.oc1.{region_key(config.source_region)}.createdbycommandssh"
+
+
+def alarms(config: DeployConfig) -> tuple[Alarm, ...]:
+    """The alarms on the sweep's metrics (MQL: metric[interval].statistic, OCI's Monitoring Query Language).
+
+    One-hour windows: the sweep posts every DEPLOY_SWEEP_CRON (15 minutes by default), and an
+    interval should be no shorter than a metric's emit frequency (OCI, MQL reference).
+    """
+    rpo = f"{config.settings.rpo_hours:g}"
+    return (
+        Alarm(
+            f"{config.application} RPO",
+            "CRITICAL",
+            f"{RPO_AGE}[1h].max() > {rpo}",
+            f"A volume's newest copy in a destination holds data older than RPO_HOURS={rpo} hours. "
+            "The sweep's notice flags it under rpo; its log line has the whole report.",
+        ),
+        Alarm(
+            f"{config.application} failures",
+            "ERROR",
+            f"{COPIES_FAILED}[1h].sum() > 0",
+            "A sweep met failures (a copy refused, a listing or a delete that failed). "
+            "The FAILED notice and the function's ERROR log lines say which and why.",
+        ),
+        Alarm(
+            f"{config.application} sweep silent",
+            "ERROR",
+            f"{COPIES_MADE}[1h].absent()",
+            "No sweep has reported for an hour: the schedule, the scheduler's policy or the "
+            "function's metrics grant. Nothing is being caught up, queued copies wait.",
+        ),
+    )
 
 
 def verify(config: DeployConfig, rendered: Rendered) -> None:
     """Refuse a rendering whose policies miss a call the function makes or grant what it never uses."""
     statements = parse_all(rendered.statements)
-    needs = function_needs(config)
+    needs = function_needs(config) + scheduler_needs(config, rendered.schedule_placeholder)
     problems = [f"not granted: {need.describe()}" for need in missing(statements, needs)]
     problems += [
-        f"grants nothing the function needs: {statement.text}" for statement in unused(statements, needs)
+        f"grants nothing the function or its schedule needs: {statement.text}"
+        for statement in unused(statements, needs)
     ]
     if problems:
         raise ConfigurationError("the rendered policies are wrong:\n  " + "\n  ".join(problems))
 
 
-def commands(config: DeployConfig, rendered: Rendered, out: Path) -> list[str]:
-    """The shell commands that create each piece, in the order they must run."""
-    q = shlex.quote
-    settings = config.settings
-    iam = f"--region {q(config.home_region)}"
-    lines = [
-        "#!/usr/bin/env bash",
-        "# Rendered by `make deploy-files`; review, then run from the repository root.",
-        "set -euo pipefail",
-        "",
-        "# 1. The dynamic group (IAM changes are made in the home region).",
-        f"oci iam dynamic-group create {iam} --name {q(config.dynamic_group.rpartition('/')[2])} "
-        f"--description 'backup-copy function' --matching-rule {q(rendered.dynamic_group_rule)}",
-        "",
-        "# 2. The policies, one per compartment they name (the tenancy-wide tag grant in the root).",
-    ]
-    lines += [
-        f"oci iam policy create {iam} --compartment-id {q(policy.compartment_id)} --name {q(policy.name)} "
-        f"--description {q(policy.description)} "
-        f"--statements file://{q(str(out / f'policy-{policy.name}.json'))}"
-        for policy in rendered.policies
-    ]
-    lines += [
-        "",
-        f"# 3. The application, in the source region ({config.source_region}).",
-        f"oci fn application create --region {q(config.source_region)} "
-        f"--compartment-id {q(config.function_compartment_id)} --display-name {q(config.application)} "
-        f"--subnet-ids {q(json.dumps([config.subnet_id]))}",
-        "",
-        "# 4. The function (fn's context must point at the source region's registry).",
-        f"fn deploy --app {q(config.application)}",
-        "",
-        "# 5. Its configuration: the same values this kit was rendered from.",
-    ]
-    config_values = {
-        "DESTINATION_REGIONS": ",".join(settings.destination_regions),
-        "NOTIFICATION_TOPIC_ID": settings.notification_topic_id,
-    }
-    if settings.destination_kms_key_ids:
-        config_values["DESTINATION_KMS_KEY_IDS"] = ",".join(
-            f"{region}={key}" for region, key in settings.destination_kms_key_ids.items()
-        )
-    if settings.display_name_template != DEFAULT_DISPLAY_NAME_TEMPLATE:
-        config_values["DISPLAY_NAME_TEMPLATE"] = settings.display_name_template
-    if settings.dry_run:
-        config_values["DRY_RUN"] = "true"
-    if settings.required_tag:
-        config_values["REQUIRED_TAG"] = "=".join(settings.required_tag)
-    if settings.compartment_ids:
-        config_values["COMPARTMENT_IDS"] = ",".join(sorted(settings.compartment_ids))
-    for key, value in (
-        ("SWEEP_COMPARTMENT_IDS", ",".join(sorted(settings.sweep_compartment_ids))),
-        ("RETENTION_DAYS", "" if settings.retention_days is None else f"{settings.retention_days:g}"),
-    ):
-        if value:
-            config_values[key] = value
-    if settings.source_types != SOURCE_TYPES:
-        config_values["SOURCE_TYPES"] = ",".join(sorted(settings.source_types))
-    # OCI_ENDPOINT_TEMPLATE points the SDK at a stand-in for tests: it never belongs in a deployment.
-    lines += [
-        f"fn config function {q(config.application)} {q(config.function)} {key} {q(value)}"
-        for key, value in config_values.items()
-    ]
-    actions = '{"actions": [{"actionType": "FAAS", "isEnabled": true, "functionId": "\'"$FUNCTION_ID"\'"}]}'
-    lines += [
-        "",
-        "# 6. The Events rule, in the backups' compartment and region (it sees that compartment's children).",
-        f"FUNCTION_ID=$(fn inspect function {q(config.application)} {q(config.function)} id | tr -d '\"')",
-        f"oci events rule create --region {q(config.source_region)} "
-        f"--compartment-id {q(config.backup_compartment_id)} --display-name {q(config.function)} "
-        f"--is-enabled true --condition {q(rendered.rule_condition)} --actions '{actions}'",
-    ]
-    return lines
-
-
 def write(config: DeployConfig, rendered: Rendered, out: Path) -> list[str]:
     """Write every piece under `out`; returns the commands, also written to out/commands.sh."""
+    # The scripts are built from the Rendered pieces this module defines: imported here, not above.
+    from deploy.scripts import create_script, teardown_script
+
     out.mkdir(parents=True, exist_ok=True)
     (out / "dynamic-group-rule.txt").write_text(rendered.dynamic_group_rule + "\n", encoding="utf-8")
-    for policy in rendered.policies:
+    for policy in (*rendered.policies, rendered.scheduler_policy):
         (out / f"policy-{policy.name}.json").write_text(
             json.dumps(list(policy.statements), indent=2) + "\n", encoding="utf-8"
         )
     (out / "event-rule-condition.json").write_text(rendered.rule_condition + "\n", encoding="utf-8")
-    lines = commands(config, rendered, out)
-    (out / "commands.sh").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    lines = create_script(config, rendered, out)
+    for name, script in (("commands.sh", lines), ("teardown.sh", teardown_script(config, rendered))):
+        path = out / name
+        path.write_text("\n".join(script) + "\n", encoding="utf-8")
+        path.chmod(0o755)
     return lines
 
 
@@ -287,6 +318,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     print("\n".join(write(config, rendered, args.out)))
     print(f"\n# Written to {args.out}/", file=sys.stderr)
     return 0
+
+
+def _json_template(name: str, **values: str) -> str:
+    text = "\n".join(render_template(name, **values))
+    json.loads(text)  # a template edit that breaks the JSON fails here, not in OCI
+    return text
 
 
 def _subject(dynamic_group: str) -> str:

@@ -19,6 +19,8 @@ from devkit.local import LocalCloud, load_event, local_cloud
 from devkit.standin import Fault
 
 EVENTS = PROJECT / "events"
+# The compartment of the sample events' backups, which the sweep session lists.
+EVENTS_COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaa4vggyw2zmbrcwxnwbzfkdcyvkcpqxadmcdwaeb6v6uqpfrw4tuxq"
 MALFORMED = tuple(sorted(f"malformed/{path.name}" for path in (EVENTS / "malformed").glob("*.json")))
 
 
@@ -89,6 +91,16 @@ SESSIONS = (
         # One destination: a boot volume backup is copied to one destination at a time (the rest are
         # queued), and the redelivery must find every destination copied.
         destinations="us-ashburn-1",
+    ),
+    Session(
+        "the scheduled sweep, which posts its metrics to Monitoring",
+        (
+            Call("boot-volume-backup-end.json", "copied"),
+            # The copy is still being made: nothing to copy, the RPO and the counts posted.
+            Call("sweep-request.json", "already_copied", seed=False),
+        ),
+        destinations="us-ashburn-1",
+        config={"SWEEP_COMPARTMENT_IDS": EVENTS_COMPARTMENT},
     ),
     Session(
         "an ~/.oci/config profile the stand-in does not accept",

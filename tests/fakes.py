@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from backup_copy.backups import MARKER_TAG, Backup, BackupCopy, BackupKind, CopyRequest
 from backup_copy.deadline import Deadline
 from backup_copy.errors import Failed, PermanentError
+from backup_copy.metrics import MetricPoint
 
 COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaa4vggyw2zmbrcwxnwbzfkdcyvkcpqxadmcdwaeb6v6uqpfrw4tuxq"
 TOPIC = "ocid1.onstopic.oc1.phx.aaaaaaaatopicforbackupcopynoticesxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -29,7 +31,7 @@ class FakeClock:
 
 @dataclass
 class FakeGateway:
-    """Block Storage and Notifications in memory."""
+    """Block Storage, Notifications and Monitoring in memory."""
 
     backups: dict[str, Backup] = field(default_factory=dict)
     copies: dict[str, list[BackupCopy]] = field(default_factory=dict)
@@ -44,6 +46,9 @@ class FakeGateway:
     deleted: list[tuple[str, str]] = field(default_factory=list)
     fail_delete: dict[str, Failed] = field(default_factory=dict)
     fail_list_in: dict[str, Failed] = field(default_factory=dict)
+    # Monitoring: each post as (namespace, region, points), or the failure it meets.
+    posted_metrics: list[tuple[str, str, list[MetricPoint]]] = field(default_factory=list)
+    fail_metrics: Failed | None = None
     # How long each call takes on `clock`, by the name `calls` records it under ("copy", "delete",
     # "list-all"); nothing takes any time unless a test says so.
     clock: FakeClock = field(default_factory=FakeClock)
@@ -164,6 +169,15 @@ class FakeGateway:
             raise self.fail_publish
         self.published.append((topic_id, title, body))
         return f"message-{len(self.published)}"
+
+    def post_metrics(
+        self, namespace: str, points: Sequence[MetricPoint], region: str, deadline: Deadline
+    ) -> None:
+        """Record a post of datapoints, or fail as configured."""
+        self.calls.append(f"metrics {region}")
+        if self.fail_metrics is not None:
+            raise self.fail_metrics
+        self.posted_metrics.append((namespace, region, list(points)))
 
     def _spend(self, operation: str) -> None:
         self.clock.advance(self.takes.get(operation, 0.0))

@@ -1,6 +1,7 @@
-"""A local stand-in for the OCI APIs the function calls: Block Storage backups and Notifications."""
+"""A local stand-in for the OCI APIs the function calls: Block Storage backups, Notifications, metrics."""
 
 from devkit.standin.credentials import ResourcePrincipal, make_resource_principal
+from devkit.standin.monitoring import PostedMetric
 from devkit.standin.ocids import make_ocid, region_key
 from devkit.standin.server import RecordedRequest, StandIn
 from devkit.standin.state import (
@@ -26,6 +27,7 @@ __all__ = [
     "Garbage",
     "KindName",
     "Message",
+    "PostedMetric",
     "RecordedRequest",
     "ResourcePrincipal",
     "RouteName",

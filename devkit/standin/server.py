@@ -15,6 +15,7 @@ from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from devkit.standin import wire
+from devkit.standin.monitoring import PostedMetric
 from devkit.standin.ocids import make_ocid
 from devkit.standin.signatures import SignatureCheck, SignedRequest, load_public_key, verify_request
 from devkit.standin.state import (
@@ -43,7 +44,10 @@ logger = logging.getLogger(__name__)
 
 BLOCK_STORAGE = "iaas"
 NOTIFICATION = "notification"
-_API_VERSIONS = {BLOCK_STORAGE: "20160918", NOTIFICATION: "20181201"}
+# Monitoring's PostMetricData goes to the region's telemetry-ingestion endpoint, at POST
+# /20180401/metrics (the SDK's MonitoringClient: base path /20180401, resource path /metrics).
+METRICS = "telemetry-ingestion"
+_API_VERSIONS = {BLOCK_STORAGE: "20160918", NOTIFICATION: "20181201", METRICS: "20180401"}
 # Of the operations served, only the copies take opc-retry-token in the SDK.
 _RETRIED_ROUTES = frozenset({"copy"})
 
@@ -91,10 +95,8 @@ def _resolve(method: str, path: str) -> _Route:
     )
     if _API_VERSIONS.get(service) != version:
         return _Route(region, service, "unknown")
-    if service == NOTIFICATION:
-        if method == "POST" and len(rest) == 3 and rest[0] == "topics" and rest[2] == "messages":
-            return _Route(region, service, "publish", resource_id=rest[1])
-        return _Route(region, service, "unknown")
+    if service in (NOTIFICATION, METRICS):
+        return _resolve_post(region, service, method, rest)
     spec = SPEC_BY_COLLECTION.get(rest[0]) if rest else None
     if spec is None:
         return _Route(region, service, "unknown")
@@ -108,6 +110,16 @@ def _resolve(method: str, path: str) -> _Route:
         return _Route(region, service, "copy", spec.kind, rest[1])
     name = names.get((len(rest), method), "unknown")
     return _Route(region, service, name, spec.kind, rest[1] if len(rest) == 2 else None)
+
+
+def _resolve_post(region: str, service: str, method: str, rest: list[str]) -> _Route:
+    """Notifications' publish and Monitoring's PostMetricData: one POST each."""
+    publish = len(rest) == 3 and rest[::2] == ["topics", "messages"]
+    if method == "POST" and service == NOTIFICATION and publish:
+        return _Route(region, service, "publish", resource_id=rest[1])
+    if method == "POST" and service == METRICS and rest == ["metrics"]:
+        return _Route(region, service, "metrics")
+    return _Route(region, service, "unknown")
 
 
 class _Server(ThreadingHTTPServer):
@@ -240,7 +252,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class StandIn:
-    """A local imitation of OCI Block Storage and Notifications, served over HTTP on 127.0.0.1."""
+    """A local imitation of OCI Block Storage, Notifications and metric ingestion, on 127.0.0.1."""
 
     def __init__(
         self,
@@ -331,7 +343,7 @@ class StandIn:
 
     @property
     def endpoint_template(self) -> str:
-        """The service endpoint pattern: fill in {region} and {service} (iaas, notification)."""
+        """The endpoint pattern: fill in {region} and {service} (iaas, notification, telemetry-ingestion)."""
         return self.base_url + "/{region}/{service}"
 
     def endpoint(self, region: str, service: str) -> str:
@@ -503,6 +515,10 @@ class StandIn:
         """Messages published (to `topic_id`, if given), in order."""
         return self.cloud.messages(topic_id)
 
+    def metrics(self, region: str | None = None) -> list[PostedMetric]:
+        """Metric objects Monitoring kept (posted in `region`, if given), in the order they came."""
+        return self.cloud.metrics(region)
+
     def copies_in_flight(self, source_region: str | None = None) -> list[Backup]:
         """Copies still being made (REQUEST_RECEIVED, CREATING, COMMITTED), from `source_region` if given."""
         return self.cloud.copies_in_flight(source_region)
@@ -550,6 +566,8 @@ class StandIn:
         if scripted is not None:
             raise ApiError(scripted.status, scripted.code, scripted.message)
 
+        if route.name == "metrics":
+            return self.cloud.post_metrics(route.region, signed.body)
         token = signed.headers.get("opc-retry-token")
         if not (token and route.name in _RETRIED_ROUTES):
             return self._operate(incoming)

@@ -11,12 +11,12 @@ from typing import Any, Literal
 
 import oci
 
-from devkit.standin import wire
+from devkit.standin import monitoring, wire
 from devkit.standin.ocids import make_ocid
 
 Clock = Callable[[], datetime]
 KindName = Literal["boot", "volume", "volume_group"]
-RouteName = Literal["get", "list", "update", "delete", "copy", "publish"]
+RouteName = Literal["get", "list", "update", "delete", "copy", "publish", "metrics"]
 CopyEnd = Literal["AVAILABLE", "FAULTY"]
 
 MAX_MESSAGE_BODY_BYTES = 64 * 1024
@@ -360,6 +360,7 @@ class Cloud:
         self._backups: dict[str, dict[str, Backup]] = {region: {} for region in regions}
         self._topics: dict[str, set[str]] = {region: set() for region in regions}
         self._messages: list[Message] = []
+        self._metrics: list[monitoring.PostedMetric] = []
         self._retry_tokens: dict[tuple[str, str, str], _RememberedCall] = {}
         self._faults: list[Scripted] = []
         self._latency: dict[str | None, float] = {}
@@ -413,6 +414,11 @@ class Cloud:
         """Messages published (to `topic_id`, if given), in order."""
         with self._lock:
             return [m for m in self._messages if topic_id in (None, m.topic_id)]
+
+    def metrics(self, region: str | None) -> list[monitoring.PostedMetric]:
+        """Metric objects Monitoring kept (in `region`, if given), in order."""
+        with self._lock:
+            return [m for m in self._metrics if region in (None, m.region)]
 
     def script_faults(self, faults: list[Scripted]) -> None:
         """Append faults to the script."""
@@ -713,6 +719,20 @@ class Cloud:
             self._messages.append(message)
         result = oci.ons.models.PublishResult(message_id=message.message_id, time_stamp=self.clock())
         return Reply(200, wire.to_json(result))
+
+    def post_metrics(self, region: str, body: bytes) -> Reply:
+        """POST custom metrics (PostMetricData): keep the valid ones, list the others."""
+        details = self._parse(body, "PostMetricDataDetails")
+        try:
+            kept, failed = monitoring.accept(region, details, self.clock())
+        except monitoring.Refused as exc:
+            raise invalid(str(exc)) from None
+        with self._lock:
+            self._metrics.extend(kept)
+        summary = oci.monitoring.models.PostMetricDataResponseDetails(
+            failed_metrics_count=len(failed), failed_metrics=failed
+        )
+        return Reply(200, wire.to_json(summary))
 
     # Retry tokens.
 

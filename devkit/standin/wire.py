@@ -14,7 +14,11 @@ def _sdk_client() -> Any:
     # never used, since this client sends nothing.
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     signer = oci.auth.signers.SecurityTokenSigner("standin.unused.token", key)
-    mappings = {**oci.core.models.core_type_mapping, **oci.ons.models.ons_type_mapping}
+    mappings = {
+        **oci.core.models.core_type_mapping,
+        **oci.ons.models.ons_type_mapping,
+        **oci.monitoring.models.monitoring_type_mapping,
+    }
     return oci.base_client.BaseClient(
         "oci-standin", {}, signer, mappings, service_endpoint="http://127.0.0.1"
     )

@@ -15,19 +15,29 @@ from deploy.permissions import (
     Principal,
     function_needs,
     granted_permissions,
+    scheduler_needs,
 )
 from deploy.policy_check import PolicySyntaxError, grants, missing, parse, parse_all, unused
 from deploy.render import Rendered, render
+
+# The example's statements: 20 for the function's backups, tags, topic, keys and Events; one for
+# its metrics; two for its schedule.
+EXAMPLE_STATEMENTS = 23
 
 
 def _granted(rendered: Rendered, need: Need) -> bool:
     return any(grants(statement, need) for statement in parse_all(rendered.statements))
 
 
+def all_needs(config: DeployConfig, rendered: Rendered) -> list[Need]:
+    """What the function's calls and its schedule's need."""
+    return function_needs(config) + scheduler_needs(config, rendered.schedule_placeholder)
+
+
 def test_every_rendered_statement_parses_as_one_allow_statement(rendered: Rendered) -> None:
     statements = parse_all(rendered.statements)
 
-    assert len(statements) == len(rendered.statements) == 20
+    assert len(statements) == len(rendered.statements) == EXAMPLE_STATEMENTS
     locations = [statement.parsed["location"]["type"] for statement in statements]
     # Only the tag grant is tenancy-wide: tag namespaces live wherever the tenancy put them.
     assert locations.count("tenancy") == 1
@@ -42,10 +52,11 @@ def test_the_parser_refuses_a_broken_statement() -> None:
 def test_together_the_statements_grant_every_call_the_function_makes(
     example: DeployConfig, rendered: Rendered
 ) -> None:
-    needs = function_needs(example)
+    needs = all_needs(example, rendered)
 
     assert missing(parse_all(rendered.statements), needs) == []
     calls = {need.call for need in needs}
+    assert {"PostMetricData", "InvokeFunction", "GetFunction"} <= calls
     for noun in ("BootVolumeBackup", "VolumeBackup", "VolumeGroupBackup"):
         assert {f"Get{noun}", f"Copy{noun}", f"List{noun}s", f"Update{noun}"} <= calls
     assert "PublishMessage" in calls
@@ -63,20 +74,20 @@ def test_together_the_statements_grant_every_call_the_function_makes(
     }
 
 
-@pytest.mark.parametrize("index", range(20))
+@pytest.mark.parametrize("index", range(EXAMPLE_STATEMENTS))
 def test_each_statement_is_the_only_grant_of_something_the_function_needs(
     example: DeployConfig, rendered: Rendered, index: int
 ) -> None:
     statements = parse_all(rendered.statements)
     without = statements[:index] + statements[index + 1 :]
 
-    assert missing(without, function_needs(example)) != []
+    assert missing(without, all_needs(example, rendered)) != []
 
 
 def test_no_statement_grants_something_the_function_never_does(
     example: DeployConfig, rendered: Rendered
 ) -> None:
-    assert unused(parse_all(rendered.statements), function_needs(example)) == []
+    assert unused(parse_all(rendered.statements), all_needs(example, rendered)) == []
 
 
 def test_a_statement_for_a_permission_the_table_does_not_know_grants_nothing(example: DeployConfig) -> None:
@@ -193,8 +204,8 @@ def test_without_keys_no_key_statement_is_rendered() -> None:
     rendered = render(config)
 
     assert not any("key" in statement.split(" in compartment")[0] for statement in rendered.statements)
-    assert missing(parse_all(rendered.statements), function_needs(config)) == []
-    assert unused(parse_all(rendered.statements), function_needs(config)) == []
+    assert missing(parse_all(rendered.statements), all_needs(config, rendered)) == []
+    assert unused(parse_all(rendered.statements), all_needs(config, rendered)) == []
 
 
 def test_a_policy_rendered_for_fewer_destinations_misses_the_others(example: DeployConfig) -> None:
@@ -240,7 +251,7 @@ def test_with_retention_the_sweep_may_delete_in_the_destinations_only() -> None:
         }
     )
     rendered = render(config)
-    needs = function_needs(config)
+    needs = all_needs(config, rendered)
     assert missing(parse_all(rendered.statements), needs) == []
     assert unused(parse_all(rendered.statements), needs) == []
     deletes = {need.call for need in needs if need.permission and need.permission.endswith("_DELETE")}
@@ -294,12 +305,12 @@ def test_without_a_namespace_list_any_namespace_may_be_used_and_nothing_else_cha
     rendered = render(config)
     statements = parse_all(rendered.statements)
 
-    assert missing(statements, function_needs(config)) == []
-    assert unused(statements, function_needs(config)) == []
+    assert missing(statements, all_needs(config, rendered)) == []
+    assert unused(statements, all_needs(config, rendered)) == []
     tags = [s for s in rendered.statements if "tag-namespaces" in s]
     assert tags == ["Allow dynamic-group backup-copy to use tag-namespaces in tenancy"]
     assert _granted(rendered, _tag_use("Finance"))
-    assert len(rendered.statements) == 20
+    assert len(rendered.statements) == EXAMPLE_STATEMENTS
 
 
 def test_a_tag_grant_narrowed_to_fewer_namespaces_misses_the_tag_write() -> None:
@@ -355,3 +366,86 @@ def test_deleting_a_volume_group_backup_needs_its_members_deletes() -> None:
     ]
     gaps = {(need.call, need.permission) for need in missing(statements, needs)}
     assert ("DeleteVolumeGroupBackup", "BOOT_VOLUME_BACKUP_DELETE") in gaps
+
+
+def _metrics_post(config: DeployConfig, **changes: str) -> Need:
+    context = {
+        "request.region": "phx",
+        "request.operation": "PostMetricData",
+        "target.metrics.namespace": "backup_copy",
+        **changes,
+    }
+    return Need(
+        "PostMetricData",
+        Principal("dynamic-group", "backup-copy"),
+        "metrics",
+        config.function_compartment_id,
+        None,
+        MappingProxyType(context),
+        "use",
+    )
+
+
+def test_the_metrics_grant_is_the_functions_namespace_in_its_compartment_and_region(
+    example: DeployConfig, rendered: Rendered
+) -> None:
+    post = _metrics_post(example)
+
+    assert _granted(rendered, post)
+    assert not _granted(rendered, _metrics_post(example, **{"target.metrics.namespace": "oci_computeagent"}))
+    assert not _granted(rendered, _metrics_post(example, **{"request.region": "iad"}))
+    assert not _granted(rendered, dataclasses.replace(post, compartment_id=example.backup_compartment_id))
+    # `use`, not `manage`: writing metrics, nothing more.
+    assert not _granted(rendered, dataclasses.replace(post, verb="manage"))
+
+
+def test_without_the_metrics_grant_the_sweeps_post_is_not_granted(
+    example: DeployConfig, rendered: Rendered
+) -> None:
+    statements = [s for s in parse_all(rendered.statements) if " metrics " not in s.text]
+
+    gaps = missing(statements, all_needs(example, rendered))
+
+    assert [need.call for need in gaps] == ["PostMetricData"]
+
+
+def test_only_the_sweeps_schedule_may_start_the_function(example: DeployConfig, rendered: Rendered) -> None:
+    invoke, read = scheduler_needs(example, rendered.schedule_placeholder)
+    other_schedule = MappingProxyType(
+        {**invoke.context, "request.principal.id": "ocid1.resourceschedule.oc1.phx.someoneelses"}
+    )
+    not_a_schedule = MappingProxyType({**invoke.context, "request.principal.type": "instance"})
+
+    assert _granted(rendered, invoke)
+    assert _granted(rendered, read)
+    assert not _granted(rendered, dataclasses.replace(invoke, context=other_schedule))
+    assert not _granted(rendered, dataclasses.replace(invoke, context=not_a_schedule))
+    assert not _granted(rendered, dataclasses.replace(invoke, compartment_id=example.backup_compartment_id))
+    assert not _granted(rendered, dataclasses.replace(read, verb="use"))
+    # The function's own dynamic group is granted no invocation.
+    assert not _granted(
+        rendered, dataclasses.replace(invoke, principal=Principal("dynamic-group", "backup-copy"))
+    )
+
+
+def test_the_scheduler_policy_is_its_own_and_names_the_schedule_commands_sh_made(
+    example: DeployConfig, rendered: Rendered
+) -> None:
+    policy = rendered.scheduler_policy
+
+    assert policy not in rendered.policies
+    assert policy.compartment_id == example.function_compartment_id
+    assert all(rendered.schedule_placeholder in statement for statement in policy.statements)
+    assert all(parse(s).parsed["subject"] == {"type": "any-user", "values": []} for s in policy.statements)
+    assert not any(rendered.schedule_placeholder in s for p in rendered.policies for s in p.statements)
+
+
+def test_the_tag_grant_stays_the_only_tenancy_wide_statement_with_metrics_and_scheduler(
+    rendered: Rendered,
+) -> None:
+    wide = [s.text for s in parse_all(rendered.statements) if s.parsed["location"]["type"] == "tenancy"]
+
+    assert wide == [
+        "Allow dynamic-group backup-copy to use tag-namespaces in tenancy where any "
+        "{target.tag-namespace.name = 'Oracle-Tags', target.tag-namespace.name = 'Operations'}"
+    ]

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from datetime import UTC, datetime
 from typing import Any
 
+import oci
 import pytest
 
 from backup_copy.backups import BackupKind, CopyRequest, retry_token
 from backup_copy.deadline import Deadline
-from backup_copy.errors import PermanentError, TransientError
-from backup_copy.oci_gateway import Credentials, OciGateway, RetryPolicy, default_credentials
+from backup_copy.errors import ConfigurationError, PermanentError, TransientError
+from backup_copy.metrics import MetricPoint
+from backup_copy.oci_gateway import METRICS, Credentials, OciGateway, RetryPolicy, default_credentials
 from devkit.local import LocalCloud
 from devkit.standin import MAX_PAGE_SIZE, Fault, Garbage, wire
 
@@ -509,3 +513,76 @@ def test_a_trickling_answer_fails_within_the_deadline_and_its_client_is_not_reus
     again = gateway.get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(30))
     assert again.id == source_id
     assert built == [("iaas", HOME), ("iaas", HOME)]
+
+
+def rpo_points(count: int) -> list[MetricPoint]:
+    now = datetime.now(UTC)
+    return [
+        MetricPoint("rpo_age_hours", 1.5 + index, {"volume": f"v{index}", "destinationRegion": AWAY}, now)
+        for index in range(count)
+    ]
+
+
+def test_metrics_go_to_telemetry_ingestion_in_the_functions_compartment_fifty_streams_a_post(
+    cloud: LocalCloud,
+) -> None:
+    gateway = gateway_for(cloud)
+
+    gateway.post_metrics("backup_copy", rpo_points(120), HOME, Deadline.after(30))
+
+    posts = cloud.standin.requests
+    assert [(r.method, r.path) for r in posts] == [
+        ("POST", f"/{HOME}/telemetry-ingestion/20180401/metrics")
+    ] * 3
+    assert [len(r.body["metricData"]) for r in posts] == [50, 50, 20]  # type: ignore[index]
+    assert all(r.signature_ok and r.body["batchAtomicity"] == "NON_ATOMIC" for r in posts)  # type: ignore[index]
+    kept = cloud.standin.metrics(HOME)
+    assert len(kept) == 120
+    # The resource principal's compartment (its res_compartment claim): no key names it.
+    assert {m.compartment_id for m in kept} == {cloud.principal.compartment_id}
+    assert (kept[7].name, kept[7].dimensions, kept[7].values) == (
+        "rpo_age_hours",
+        {"volume": "v7", "destinationRegion": AWAY},
+        (8.5,),
+    )
+
+
+def test_a_metric_monitoring_refuses_fails_the_post_with_its_reason(cloud: LocalCloud) -> None:
+    good, bad = rpo_points(2)
+    bad = dataclasses.replace(bad, dimensions={"volume": ""})
+
+    with pytest.raises(PermanentError) as refused:
+        gateway_for(cloud).post_metrics("backup_copy", [good, bad], HOME, Deadline.after(30))
+
+    assert refused.value.reason.startswith(f"Monitoring refused 1 of 2 metric(s) in {HOME}: invalid value")
+    assert [m.dimensions for m in cloud.standin.metrics()] == [good.dimensions]
+
+
+def test_a_refused_post_says_so_without_a_hint_about_backups(cloud: LocalCloud) -> None:
+    with pytest.raises(PermanentError) as refused:
+        gateway_for(cloud).post_metrics("oci_backup_copy", rpo_points(1), HOME, Deadline.after(30))
+
+    assert "reserved" in refused.value.reason
+    assert "DESTINATION_REGIONS" not in refused.value.reason
+
+
+def test_metrics_outside_oci_functions_have_no_compartment_to_go_to(cloud: LocalCloud) -> None:
+    # A signer that names no compartment, as an ~/.oci/config profile's API key signer names none.
+    key = oci.signer.load_private_key_from_file(str(cloud.principal.private_key_path))
+    profile = Credentials(oci.auth.signers.SecurityTokenSigner(cloud.principal.token, key))
+
+    with pytest.raises(ConfigurationError, match="only its resource principal names"):
+        gateway_for(cloud, credentials=lambda: profile).post_metrics(
+            "backup_copy", rpo_points(1), HOME, Deadline.after(30)
+        )
+    assert cloud.standin.requests == []
+
+
+def test_without_a_template_metrics_go_to_the_regions_ingestion_host_not_telemetry(cloud: LocalCloud) -> None:
+    gateway = OciGateway(credentials=default_credentials)
+
+    client = gateway._client(METRICS, "eu-frankfurt-1")
+
+    assert (
+        client.base_client.endpoint == "https://telemetry-ingestion.eu-frankfurt-1.oraclecloud.com/20180401"
+    )

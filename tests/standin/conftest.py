@@ -54,9 +54,11 @@ def make_client(standin: StandIn, rp_env: ResourcePrincipal) -> Iterator[ClientF
     made: list[Any] = []
 
     def build(region: str = HOME, service: str = "iaas", signer: Any = None, **kwargs: Any) -> Any:
-        client_class = (
-            oci.core.BlockstorageClient if service == "iaas" else oci.ons.NotificationDataPlaneClient
-        )
+        client_class = {
+            "iaas": oci.core.BlockstorageClient,
+            "notification": oci.ons.NotificationDataPlaneClient,
+            "telemetry-ingestion": oci.monitoring.MonitoringClient,
+        }[service]
         client = client_class(
             {"region": region},
             signer=signer or oci.auth.signers.get_resource_principals_signer(),

@@ -88,7 +88,18 @@ def test_imports_run_from_the_entry_to_the_ports_never_back() -> None:
         "backup_copy.notice",
         "backup_copy.wire",
     }
-    inner = ("backups", "ports", "outcome", "events", "settings", "ocids", "regions", "errors", "deadline")
+    inner = (
+        "backups",
+        "ports",
+        "metrics",
+        "outcome",
+        "events",
+        "settings",
+        "ocids",
+        "regions",
+        "errors",
+        "deadline",
+    )
     for name in inner:
         assert not graph[f"backup_copy.{name}"] & outer, name
     # Nothing but the composition root knows the adapter, and the adapter knows no use case.
