@@ -5,9 +5,14 @@ Pure decisions over the BackupStore port: no SDK, no environment. The sweep reus
 
 from __future__ import annotations
 
+import contextvars
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
+from typing import TypeVar
 
 from backup_copy.backups import (
     IN_FLIGHT_STATES,
@@ -41,6 +46,7 @@ log = logging.getLogger(__name__)
 MAX_INVALIDATED_TOKENS = 3
 # The warning class of a live copy found without the marker: reported, never tagged or deleted.
 UNMARKED = "unmarked"
+_T = TypeVar("_T")
 
 
 def copy_event(
@@ -196,15 +202,33 @@ def copy_to_destinations(
     sweep instead of refused.
     For volume and volume group backups the limit is not documented: each is requested, and a
     refusal for the limits queues it just the same.
+
+    The destinations' round trips overlap, in three steps: every lookup at once; then the copy
+    requests one at a time in DESTINATION_REGIONS order, as before (whether a boot volume backup's
+    next destination may ask depends on what the one before found or was given, and a boot event
+    asks for one copy at most); then every tag write at once.
     """
-    results: list[PairResult] = []
-    volume_busy = False
-    for region in destinations:
-        result = copy_to(region, source, settings, store, deadline, hold=volume_busy)
-        # A copy of this boot volume in flight, just requested or found, holds the other destinations.
-        in_flight = result.copy is not None and result.copy.state in IN_FLIGHT_STATES
-        volume_busy = volume_busy or (in_flight and source.kind is BackupKind.BOOT)
-        results.append(result)
+    with _destination_threads(len(destinations)) as each:
+        found = each(destinations, lambda region: store.find_copies(source, region, deadline))
+        settled: dict[str, tuple[BackupCopy, bool] | BaseException] = {}
+        volume_busy = False
+        for region in destinations:
+            lookup = found[region]
+            if isinstance(lookup, BaseException):
+                settled[region] = lookup
+                continue
+            step = _guarded(
+                partial(_settle, region, lookup, source, settings, store, deadline=deadline, hold=volume_busy)
+            )
+            settled[region] = step
+            # A copy of this boot volume in flight, just requested or found, holds the other destinations.
+            in_flight = not isinstance(step, BaseException) and step[0].state in IN_FLIGHT_STATES
+            volume_busy = volume_busy or (in_flight and source.kind is BackupKind.BOOT)
+        finished = each(
+            destinations,
+            lambda region: _finish(region, source, settled[region], settings, store, deadline=deadline),
+        )
+    results = [_as_result(region, finished[region]) for region in destinations]
     return FanOut(
         copies=tuple(r.copy for r in results if r.copy is not None),
         new=tuple(r.copy for r in results if r.made and r.copy is not None),
@@ -218,14 +242,28 @@ def copy_to(
     region: str, source: Backup, settings: Settings, store: BackupStore, deadline: Deadline, *, hold: bool
 ) -> PairResult:
     """Give one destination a live, tagged copy of `source`; `hold`: queue it rather than request one."""
+    settled: tuple[BackupCopy, bool] | BaseException
     try:
-        copy, made = _copy_to(region, source, settings, store, deadline, hold=hold)
-    except CopyLimited as exc:
-        return PairResult(copy=queued(region), waiting=RegionFailure(region, exc.reason, exc.error_class))
-    except Failed as exc:
-        return PairResult(
-            failure=RegionFailure(region=region, reason=exc.reason, error_class=exc.error_class)
-        )
+        found = store.find_copies(source, region, deadline)
+        settled = _settle(region, found, source, settings, store, deadline=deadline, hold=hold)
+    except (CopyLimited, Failed) as exc:
+        settled = exc
+    return _finish(region, source, settled, settings, store, deadline=deadline)
+
+
+def _finish(
+    region: str,
+    source: Backup,
+    settled: tuple[BackupCopy, bool] | BaseException,
+    settings: Settings,
+    store: BackupStore,
+    *,
+    deadline: Deadline,
+) -> PairResult:
+    """The destination's result from its live copy (tagged here when this call made it) or its error."""
+    if isinstance(settled, BaseException):
+        return _as_result(region, settled)
+    copy, made = settled
     if copy.state == QUEUED:
         reason = (
             f"OCI copies one backup per boot volume at a time from {source.region}, and a copy of this "
@@ -239,6 +277,8 @@ def copy_to(
             store.tag_copy(source, copy, deadline, deployment=settings.deployment)
         except Failed as exc:
             warning = RegionFailure(region=region, reason=f"tags not set: {exc.reason}", error_class="tags")
+        except Exception as exc:  # a bug: the copy stands and is reported, and the call fails
+            return PairResult(copy=copy, made=made, failure=_internal(region, exc))
     elif copy.id and not copy.marked:
         # Only a copy this call's own request returned is provably ours. A found copy may have been
         # made by hand, even under the name this function gives (DISPLAY_NAME_TEMPLATE={name}), and
@@ -252,6 +292,71 @@ def copy_to(
             error_class=UNMARKED,
         )
     return PairResult(copy=copy, made=made, warning=warning)
+
+
+def _as_result(region: str, outcome: PairResult | BaseException) -> PairResult:
+    """A destination's result, or its error as the destination's entry (QUEUED for OCI's copy limits)."""
+    if isinstance(outcome, PairResult):
+        return outcome
+    if isinstance(outcome, CopyLimited):
+        return PairResult(
+            copy=queued(region), waiting=RegionFailure(region, outcome.reason, outcome.error_class)
+        )
+    if isinstance(outcome, Failed):
+        return PairResult(
+            failure=RegionFailure(region=region, reason=outcome.reason, error_class=outcome.error_class)
+        )
+    return PairResult(failure=_internal(region, outcome))
+
+
+def _internal(region: str, exc: BaseException) -> RegionFailure:
+    """A bug met working on one destination, as that destination's failure, logged with its traceback."""
+    log.error(
+        "unexpected error for one destination",
+        exc_info=(type(exc), exc, exc.__traceback__),
+        extra={"fields": {"region": region}},
+    )
+    return RegionFailure(
+        region=region, reason=f"internal error: {type(exc).__name__}: {exc}", error_class=Failed.error_class
+    )
+
+
+def _guarded(work: Callable[[], _T]) -> _T | BaseException:
+    """`work()`, or the error it raised: a known one for the destination's entry, a bug logged later."""
+    try:
+        return work()
+    except Exception as exc:  # one destination's error never costs another its copy
+        return exc
+
+
+@contextmanager
+def _destination_threads(
+    count: int,
+) -> Iterator[Callable[[Sequence[str], Callable[[str], _T]], dict[str, _T | BaseException]]]:
+    """`each(regions, work)`: `work(region)` for every region at once, each result or error by region.
+
+    The threads live for one fan-out only: the fdk serves one call at a time per container, and
+    nothing is started at import. Each task runs in a copy of the caller's context, so its log
+    lines carry the invocation's call and event ids. Every gateway call is bounded by the deadline,
+    so no task outlives it by more than the gateway's own bound. One destination runs inline.
+    """
+    if count <= 1:
+
+        def inline(regions: Sequence[str], work: Callable[[str], _T]) -> dict[str, _T | BaseException]:
+            return {region: _guarded(partial(work, region)) for region in regions}
+
+        yield inline
+        return
+    with ThreadPoolExecutor(max_workers=count, thread_name_prefix="destination") as pool:
+
+        def each(regions: Sequence[str], work: Callable[[str], _T]) -> dict[str, _T | BaseException]:
+            futures = {
+                region: pool.submit(contextvars.copy_context().run, _guarded, partial(work, region))
+                for region in regions
+            }
+            return {region: future.result() for region, future in futures.items()}
+
+        yield each
 
 
 def queued(region: str) -> BackupCopy:
@@ -300,11 +405,17 @@ def _copy_name(source: Backup, region: str, settings: Settings) -> str:
     )
 
 
-def _copy_to(
-    region: str, source: Backup, settings: Settings, store: BackupStore, deadline: Deadline, *, hold: bool
+def _settle(
+    region: str,
+    found: Sequence[BackupCopy],
+    source: Backup,
+    settings: Settings,
+    store: BackupStore,
+    *,
+    deadline: Deadline,
+    hold: bool,
 ) -> tuple[BackupCopy, bool]:
     """The live copy in `region` (found, new, planned or QUEUED), and whether this call made it."""
-    found = store.find_copies(source, region, deadline)
     live = [copy for copy in found if copy.state in LIVE_COPY_STATES]
     if live:
         return live[0], False

@@ -83,7 +83,9 @@ def _decide(body: bytes, deadline: Deadline, runtimes: Runtimes) -> Outcome:
     try:
         current = runtimes.runtime()
         problems = current.problems
-        return copy_event(request, current.settings, current.gateway, deadline, problems)
+        # The work's own log lines (the gateway's retries, a destination's bug) name the event too.
+        with log_context(eventId=request.event_id, source=request.data.resource_id):
+            return copy_event(request, current.settings, current.gateway, deadline, problems)
     except Exception as exc:
         return _event_failure(request, _as_failure(exc), problems)
 

@@ -199,7 +199,14 @@ def default_credentials() -> Credentials:
 
 
 class OciGateway:
-    """Block Storage and Notifications through the SDK, one cached client per service and region."""
+    """Block Storage and Notifications through the SDK, with cached clients per service and region.
+
+    SDK clients are not thread-safe, and the event path calls from several threads at once (one per
+    destination; every copy request goes to the SOURCE region's client). So a client is lent to one
+    attempt at a time: an attempt takes an idle client of its service and region, or a new one
+    when all are lent out, and gives it back when it ends. Warm invocations reuse the idle ones, so a
+    service and region hold as many clients as calls to them ever overlapped, whatever the threads.
+    """
 
     def __init__(
         self,
@@ -212,7 +219,8 @@ class OciGateway:
         self._credentials_factory = credentials
         self._retry = retry or RetryPolicy()
         self._credentials: Credentials | None = None
-        self._clients: dict[tuple[str, str], Any] = {}
+        # The idle clients of each (service, region); a client lent to an attempt is in none.
+        self._idle: dict[tuple[str, str], list[Any]] = {}
         self._lock = threading.Lock()
 
     # --- the BackupStore port ---------------------------------------------------------
@@ -426,15 +434,22 @@ class OciGateway:
             if not page:
                 return items
 
-    def _client(self, service: str, region: str) -> Any:
+    def _take_client(self, service: str, region: str) -> Any:
+        """An idle client of `service` in `region`, or a new one: the caller's alone until given back."""
         with self._lock:
-            client = self._clients.get((service, region))
-            if client is None:
-                if self._credentials is None:
-                    self._credentials = self._credentials_factory()
-                client = self._new_client(self._credentials, service, region)
-                self._clients[(service, region)] = client
-            return client
+            idle = self._idle.get((service, region))
+            if idle:
+                return idle.pop()
+            if self._credentials is None:
+                self._credentials = self._credentials_factory()
+            credentials = self._credentials
+        # Built outside the lock: another region's attempt need not wait for this one's client.
+        return self._new_client(credentials, service, region)
+
+    def _give_back(self, service: str, region: str, client: Any) -> None:
+        """Return a client no thread is using any more to the idle ones."""
+        with self._lock:
+            self._idle.setdefault((service, region), []).append(client)
 
     def _new_client(self, credentials: Credentials, service: str, region: str) -> Any:
         kwargs: dict[str, Any] = {
@@ -459,12 +474,6 @@ class OciGateway:
         base = client.base_client
         base.deserialize_response_data = _shape_checked(base.deserialize_response_data, models)
         return client
-
-    def _forget_client(self, service: str, region: str, client: Any) -> None:
-        """Drop `client` from the cache (an abandoned attempt may still be using it)."""
-        with self._lock:
-            if self._clients.get((service, region)) is client:
-                del self._clients[(service, region)]
 
     def _call(
         self,
@@ -494,9 +503,10 @@ class OciGateway:
         while True:
             attempt += 1
             # Built first, so that credentials that cannot load say so whatever the deadline.
-            client = self._client(service, region)
+            client = self._take_client(service, region)
             left = deadline.remaining() - keep
             if left <= 0:
+                self._give_back(service, region, client)
                 # The reserve is for reporting: no call may start in it (the first included).
                 raise TransientError(
                     f"no time left for {operation} in {region} before the deadline",
@@ -509,13 +519,19 @@ class OciGateway:
             timeout = (min(self._retry.connect_timeout, bound), bound)
             call = _attempt(client, sdk_method, args=args, kwargs=kwargs, timeout=timeout)
             try:
-                response = _within(bound, call)
+                try:
+                    response = _within(bound, call)
+                except _Unanswered:
+                    # The abandoned worker may still be reading through it: never lent out again.
+                    client = None
+                    raise
+                finally:
+                    if client is not None:
+                        self._give_back(service, region, client)
                 if expect is not None:
                     expect(response)
                 return response
             except Exception as exc:  # the SDK's errors are classified; anything else is a bug
-                if isinstance(exc, _Unanswered):
-                    self._forget_client(service, region, client)
                 error = classify(exc, operation, region, kind=kind, destination=destination, attempts=attempt)
                 if error is None:
                     raise
@@ -604,8 +620,8 @@ def _within(seconds: float, call: Callable[[], Any]) -> Any:
     from a timer would need the socket of the request in flight, which neither the SDK nor its
     vendored requests hands out (closing the session closes only idle pooled connections). So the
     caller waits for the worker at most `seconds`, then leaves it: a daemon thread, it ends when its
-    socket does and never holds the process, and the caller drops its client from the cache (SDK
-    clients are not thread-safe), so no two threads ever use one client.
+    socket does and never holds the process, and the caller never gives its client back to the idle
+    ones (SDK clients are not thread-safe), so no two threads ever use one client.
     """
     future: Future[Any] = Future()
     # The worker logs (the SDK's warnings) with the invocation's call and event ids.
@@ -727,8 +743,8 @@ def _attempt_timeout(client: Any, timeout: tuple[float, float]) -> Iterator[None
     """Give the client's requests `timeout` (connect, read) for one attempt, then restore its own."""
     # The SDK's operations accept no timeout argument, and BaseClient.request hands requests the
     # client's own `base_client.timeout` on every call, so setting that attribute is the only hook.
-    # It cannot race: an attempt's worker is the only thread using its client while it runs, and an
-    # abandoned worker's client is dropped from the cache (see _within).
+    # It cannot race: a client is lent to one attempt at a time (OciGateway._take_client), and an
+    # abandoned worker's client is never given back (see _within).
     base = client.base_client
     own = base.timeout
     base.timeout = timeout

@@ -118,6 +118,40 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()}"
 
 
+# Three destinations for the latency figure; the stand-in serves the source region besides them.
+LATENCY_DESTINATIONS = ("us-ashburn-1", "eu-frankfurt-1", "uk-london-1")
+# A round trip to OCI from a function, roughly: every stand-in answer waits this long.
+ROUND_TRIP = 0.050
+
+
+def warm_latency(events_each: int) -> Goal:
+    """Median warm event with 50 ms round trips, three destinations against one (goal: within 1.25x)."""
+    with (
+        tempfile.TemporaryDirectory(prefix="backup-copy-bench-latency-") as directory,
+        local_cloud(Path(directory), regions=(HOME, *LATENCY_DESTINATIONS), copy_limits=False) as cloud,
+    ):
+        cloud.standin.set_latency(ROUND_TRIP)
+        events = Events(cloud)
+        path = f"{PROJECT}:{cached_payload()}"
+        medians: list[float] = []
+        for destinations in (LATENCY_DESTINATIONS[:1], LATENCY_DESTINATIONS):
+            process = function_process(cloud.function_env(",".join(destinations)), FUNCTION, path).start()
+            try:
+                handled(process, events.next())  # the clients are built: the rest are warm
+                medians.append(statistics.median(per_event(process, events, 1) for _ in range(events_each)))
+            finally:
+                process.stop()
+    one, three = medians
+    return Goal(
+        "warm event, 3 destinations vs 1",
+        three / one,
+        1.25,
+        "x",
+        f"{ROUND_TRIP * 1000:.0f} ms per round trip: 3 destinations {three * 1000:.0f} ms, "
+        f"1 destination {one * 1000:.0f} ms (medians of {events_each} warm boot events)",
+    )
+
+
 def run(rounds: int, burst: int, warm: int) -> list[Goal]:
     """Measure the four figures."""
     payload = cached_payload()
@@ -167,6 +201,7 @@ def run(rounds: int, burst: int, warm: int) -> list[Goal]:
             warm_function.stop()
             warm_floor.stop()
 
+    latency = warm_latency(max(5, min(warm, 30)))
     return [
         Goal("payload (trimmed /python)", payload_mb, 80, "MB", f"{payload}"),
         Goal(
@@ -186,6 +221,7 @@ def run(rounds: int, burst: int, warm: int) -> list[Goal]:
             f"function {ours_warm * 1000:.2f} ms/event, the same requests bare {bare_warm * 1000:.2f} ms "
             f"({warm} sequential events each, in alternating blocks of {WARM_BLOCK})",
         ),
+        latency,
     ]
 
 
