@@ -393,8 +393,7 @@ class OciGateway:
         EphemeralResourcePrincipalSigner._reset_claims), so the function needs no key naming it, and
         the kit grants `use metrics` and sets the alarms in that compartment.
         """
-        self._client(METRICS, region)  # loads the credentials, as every call does first
-        signer = self._credentials.signer if self._credentials else None
+        signer = self._loaded_credentials().signer
         compartment = getattr(signer, "compartment_id", None)
         if not isinstance(compartment, str) or not compartment:
             raise ConfigurationError(
@@ -434,17 +433,21 @@ class OciGateway:
             if not page:
                 return items
 
+    def _loaded_credentials(self) -> Credentials:
+        """The signer and config, loaded on first use and kept."""
+        with self._lock:
+            if self._credentials is None:
+                self._credentials = self._credentials_factory()
+            return self._credentials
+
     def _take_client(self, service: str, region: str) -> Any:
         """An idle client of `service` in `region`, or a new one: the caller's alone until given back."""
         with self._lock:
             idle = self._idle.get((service, region))
             if idle:
                 return idle.pop()
-            if self._credentials is None:
-                self._credentials = self._credentials_factory()
-            credentials = self._credentials
         # Built outside the lock: another region's attempt need not wait for this one's client.
-        return self._new_client(credentials, service, region)
+        return self._new_client(self._loaded_credentials(), service, region)
 
     def _give_back(self, service: str, region: str, client: Any) -> None:
         """Return a client no thread is using any more to the idle ones."""

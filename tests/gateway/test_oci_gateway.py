@@ -581,7 +581,7 @@ def test_metrics_outside_oci_functions_have_no_compartment_to_go_to(cloud: Local
 def test_without_a_template_metrics_go_to_the_regions_ingestion_host_not_telemetry(cloud: LocalCloud) -> None:
     gateway = OciGateway(credentials=default_credentials)
 
-    client = gateway._client(METRICS, "eu-frankfurt-1")
+    client = gateway._take_client(METRICS, "eu-frankfurt-1")
 
     assert (
         client.base_client.endpoint == "https://telemetry-ingestion.eu-frankfurt-1.oraclecloud.com/20180401"
