@@ -32,10 +32,22 @@ class LocalCloud:
     principal: ResourcePrincipal
     topic_id: str
 
+    @property
+    def trust_env(self) -> dict[str, str]:
+        """What makes the SDK trust an HTTPS stand-in's throwaway CA; empty for plain HTTP.
+
+        REQUESTS_CA_BUNDLE: the SDK's vendored requests reads it for every request its sessions send
+        (Session.merge_environment_settings, trust_env on by default), so no setting of the
+        function's own is needed.
+        """
+        bundle = self.standin.ca_bundle
+        return {} if bundle is None else {"REQUESTS_CA_BUNDLE": str(bundle)}
+
     def function_env(self, destinations: str = "us-ashburn-1", **config: str) -> dict[str, str]:
         """The environment OCI Functions would give the function, pointed at the stand-in."""
         return {
             **self.principal.env,
+            **self.trust_env,
             "OCI_ENDPOINT_TEMPLATE": self.standin.endpoint_template,
             "NOTIFICATION_TOPIC_ID": self.topic_id,
             "DESTINATION_REGIONS": destinations,
@@ -100,18 +112,25 @@ def local_cloud(
     regions: tuple[str, ...] = REGIONS,
     copy_delay_seconds: float = 30.0,
     copy_limits: bool = True,
+    tls: bool = False,
 ) -> Iterator[LocalCloud]:
     """Start a stand-in serving `regions`, with credentials written under `directory`.
 
     OCI's copy limits are on, as OCI has them; copy_limits=False lifts both (for a test about
-    something else that seeds copies of one volume freely).
+    something else that seeds copies of one volume freely). tls=True serves HTTPS with a throwaway
+    CA written under `directory`, which `function_env` makes the function trust.
     """
     principal = make_resource_principal(directory, region=regions[0])
     limits: dict[str, Any] = (
         {} if copy_limits else {"one_copy_per_volume": False, "max_copies_in_flight": None}
     )
     with StandIn(
-        regions, principal.public_key_pem, copy_delay_seconds=copy_delay_seconds, **limits
+        regions,
+        principal.public_key_pem,
+        copy_delay_seconds=copy_delay_seconds,
+        tls=tls,
+        tls_dir=directory / "tls",
+        **limits,
     ) as standin:
         yield LocalCloud(standin, principal, standin.add_topic(regions[0]))
 

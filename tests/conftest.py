@@ -48,8 +48,11 @@ def runtimes(config: Config, fake_runtime: FakeGateway) -> Runtimes:
 
 @pytest.fixture
 def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalCloud]:
-    """The local stand-in with this process's environment holding the resource principal."""
-    with local_cloud(tmp_path, copy_delay_seconds=60.0) as running:
-        for name, value in running.principal.env.items():
+    """The local stand-in over HTTPS, with this process's environment holding the resource principal.
+
+    HTTPS as against OCI: the function's clients pay a TLS handshake per connection and keep it.
+    """
+    with local_cloud(tmp_path, copy_delay_seconds=60.0, tls=True) as running:
+        for name, value in {**running.principal.env, **running.trust_env}.items():
             monkeypatch.setenv(name, value)
         yield running

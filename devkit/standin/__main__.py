@@ -45,6 +45,11 @@ def _arguments() -> argparse.Namespace:
         default=DEFAULT_MAX_COPIES_IN_FLIGHT,
         help="copies in flight allowed per source region, with --copy-limits",
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with a throwaway CA (written under --key-dir); the exports trust it",
+    )
     return parser.parse_args()
 
 
@@ -62,6 +67,8 @@ def main() -> None:
         port=args.port,
         one_copy_per_volume=args.copy_limits,
         max_copies_in_flight=args.max_copies_in_flight if args.copy_limits else None,
+        tls=args.tls,
+        tls_dir=(args.key_dir / "tls").resolve(),
     )
     with standin:
         backup_id = standin.seed_backup(
@@ -73,8 +80,11 @@ def main() -> None:
             source_type="SCHEDULED",
         )
         topic_id = standin.add_topic(home)
+        # REQUESTS_CA_BUNDLE: the SDK's vendored requests trusts the bundle it names.
+        trust = {"REQUESTS_CA_BUNDLE": str(standin.ca_bundle)} if standin.ca_bundle else {}
         exports = {
             **principal.env,
+            **trust,
             "OCI_ENDPOINT_TEMPLATE": standin.endpoint_template,
             "NOTIFICATION_TOPIC_ID": topic_id,
         }
@@ -82,6 +92,8 @@ def main() -> None:
         for name, value in exports.items():
             print(f"export {name}={shlex.quote(value)}")
         print(f"# compartment: {principal.compartment_id}")
+        if standin.ca_bundle:
+            print(f"# CA bundle to trust (the SDK's default one plus the throwaway CA): {standin.ca_bundle}")
         print(f"# seeded AVAILABLE boot volume backup in {home}: {backup_id}")
         print("# Ctrl-C to stop", flush=True)
         try:

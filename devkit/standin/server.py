@@ -4,12 +4,15 @@ import contextlib
 import json
 import logging
 import socket
+import ssl
+import tempfile
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -39,6 +42,7 @@ from devkit.standin.state import (
     Scripted,
     utc_now,
 )
+from devkit.standin.tls import make_certificates
 
 logger = logging.getLogger(__name__)
 
@@ -126,11 +130,22 @@ class _Server(ThreadingHTTPServer):
     # Non-daemon handler threads let server_close() join them; open connections are cut first.
     daemon_threads = False
 
-    def __init__(self, address: tuple[str, int], standin: "StandIn") -> None:
+    def __init__(self, address: tuple[str, int], standin: "StandIn", tls: ssl.SSLContext | None) -> None:
         self.standin = standin
+        self._tls = tls
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self.accepted = 0
         super().__init__(address, _Handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, client_address = super().get_request()
+        if self._tls is None:
+            return connection, client_address
+        # The handshake happens on the handler thread's first read, so a slow or refused client
+        # never holds up the accept loop.
+        wrapped = self._tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return wrapped, client_address
 
     def process_request(
         self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any
@@ -138,6 +153,7 @@ class _Server(ThreadingHTTPServer):
         if isinstance(request, socket.socket):
             with self._connections_lock:
                 self._connections.add(request)
+                self.accepted += 1
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: socket.socket | tuple[bytes, socket.socket]) -> None:
@@ -160,6 +176,9 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY: headers and body go out as two writes; on a kept-alive connection Nagle would hold
+    # the body until the client's delayed ACK (40 ms on Linux) for the headers.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._serve()
@@ -219,8 +238,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(reply, headers.get("opc-request-id") or uuid.uuid4().hex.upper(), trickle)
 
     def _send(self, reply: Reply, request_id: str, trickle: float) -> None:
-        # One request per connection: no idle keep-alive threads to wait for at shutdown.
-        self.close_connection = True
+        # HTTP/1.1 persistent connections, as OCI's endpoints keep them: every answer says its length
+        # (a 204 has none, RFC 9110 section 15.3.5), so the client can send its next request on the
+        # same connection. Idle connections end when the stand-in stops (cut_connections).
         try:
             self.send_response(reply.status)
             self.send_header("opc-request-id", request_id)
@@ -229,7 +249,6 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.status != 204:
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(reply.body)))
-            self.send_header("connection", "close")
             self.end_headers()
             if reply.status != 204:
                 self._write_body(reply.body, trickle)
@@ -248,6 +267,8 @@ class _Handler(BaseHTTPRequestHandler):
         for index in range(len(body)):
             self.wfile.write(body[index : index + 1])
             if self.server.standin.stopped_within(trickle):
+                # The answer is cut short: the connection cannot carry another.
+                self.close_connection = True
                 return
 
 
@@ -267,7 +288,14 @@ class StandIn:
         max_copies_in_flight: int | None = DEFAULT_MAX_COPIES_IN_FLIGHT,
         every_kind_one_at_a_time: bool = False,
         copy_tags_of_every_kind: bool = False,
+        tls: bool = False,
+        tls_dir: Path | None = None,
     ) -> None:
+        """`tls`: serve HTTPS with a throwaway CA written under `tls_dir` (a temporary directory if None).
+
+        Clients trust it through the bundle at `ca_bundle`, e.g. REQUESTS_CA_BUNDLE, which the SDK's
+        vendored requests reads.
+        """
         served = list(regions)
         if not served:
             raise ValueError("serve at least one region")
@@ -288,6 +316,11 @@ class StandIn:
         self._requests: list[RecordedRequest] = []
         self._requests_lock = threading.Lock()
         self._retry_lock = threading.Lock()
+        self._tls = tls
+        self._tls_dir = tls_dir
+        self._tls_tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._ca_bundle: Path | None = None
+        self._tls_context: ssl.SSLContext | None = None
 
     # Life cycle.
 
@@ -296,7 +329,9 @@ class StandIn:
         if self._server is not None:
             raise RuntimeError("the stand-in is already running")
         self._stopping.clear()
-        self._server = _Server(self._address, self)
+        if self._tls:
+            self._make_certificates()
+        self._server = _Server(self._address, self, self._tls_context)
         # A short poll interval keeps stop() quick: shutdown() waits for the loop to notice.
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -319,6 +354,19 @@ class StandIn:
         if thread is not None:
             thread.join()
         self._server = self._thread = None
+        if self._tls_tmp is not None:
+            self._tls_tmp.cleanup()
+            self._tls_tmp = None
+
+    def _make_certificates(self) -> None:
+        """A new throwaway CA for this run, so no key outlives it in a shared temporary directory."""
+        directory = self._tls_dir
+        if directory is None:
+            self._tls_tmp = tempfile.TemporaryDirectory(prefix="oci-standin-tls-")
+            directory = Path(self._tls_tmp.name)
+        certificates = make_certificates(directory)
+        self._ca_bundle = certificates.ca_bundle
+        self._tls_context = certificates.server_context()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -335,11 +383,25 @@ class StandIn:
 
     @property
     def base_url(self) -> str:
-        """http://127.0.0.1:PORT"""
+        """http://127.0.0.1:PORT, or https:// when serving TLS."""
         if self._server is None:
             raise RuntimeError("the stand-in is not running")
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        scheme = "https" if self._tls else "http"
+        return f"{scheme}://{host!s}:{port}"
+
+    @property
+    def ca_bundle(self) -> Path | None:
+        """The CA bundle a client trusts to reach the stand-in over HTTPS; None when serving plain HTTP."""
+        return self._ca_bundle
+
+    @property
+    def connections_accepted(self) -> int:
+        """TCP connections accepted since start (each a TLS handshake when serving HTTPS)."""
+        if self._server is None:
+            raise RuntimeError("the stand-in is not running")
+        with self._server._connections_lock:
+            return self._server.accepted
 
     @property
     def endpoint_template(self) -> str:

@@ -98,3 +98,46 @@ def test_copy_limits_are_on_unless_switched_off(
         process.communicate(timeout=10)
 
     assert (first, second) == (200, second_status)
+
+
+def test_with_tls_the_printed_exports_trust_the_throwaway_ca(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    command = [sys.executable, "-m", "devkit.standin", "--port", "0", "--key-dir", str(tmp_path), "--tls"]
+    with subprocess.Popen(  # noqa: S603  # this interpreter, fixed arguments
+        command, stdout=subprocess.PIPE, text=True, cwd=REPOSITORY
+    ) as process:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line.strip())
+            if "Ctrl-C" in line:
+                break
+        exports = dict(
+            shlex.split(line.removeprefix("export "))[0].split("=", 1)
+            for line in lines
+            if line.startswith("export ")
+        )
+        for name, value in exports.items():
+            monkeypatch.setenv(name, value)
+        backup_id = next(line for line in lines if "seeded" in line).rsplit(" ", 1)[1]
+        client = oci.core.BlockstorageClient(
+            {"region": "us-phoenix-1"},
+            signer=oci.auth.signers.get_resource_principals_signer(),
+            service_endpoint=exports["OCI_ENDPOINT_TEMPLATE"].format(region="us-phoenix-1", service="iaas"),
+            circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
+        )
+        try:
+            backup = client.get_boot_volume_backup(backup_id).data
+        finally:
+            client.base_client.session.close()
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)
+
+    assert exports["OCI_ENDPOINT_TEMPLATE"].startswith("https://127.0.0.1:")
+    assert (
+        f"# CA bundle to trust (the SDK's default one plus the throwaway CA): {exports['REQUESTS_CA_BUNDLE']}"
+        in lines
+    )
+    assert Path(exports["REQUESTS_CA_BUNDLE"]).parent == (tmp_path / "tls").resolve()
+    assert backup.lifecycle_state == "AVAILABLE"
