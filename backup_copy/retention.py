@@ -26,9 +26,13 @@ from backup_copy.ports import BackupStore
 _DELETABLE_STATES = frozenset({"AVAILABLE", "FAULTY"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Original:
-    """What the sweep keeps of one original backup it listed: whose data, where, and taken when."""
+    """What the sweep keeps of one original backup it listed: whose data, where, and taken when.
+
+    One per original in the sweep's region, in the look-back window or not: slots, so that tens of
+    thousands of them stay small.
+    """
 
     volume: str
     region: str
@@ -135,9 +139,7 @@ def choose(
             kept.add(newest_available.id)
         for copy, original in group:
             taken = original.time_created
-            if copy.id in kept or copy.lifecycle_state not in _DELETABLE_STATES:
-                continue
-            if taken is None or taken >= cutoff:
+            if copy.id in kept or taken is None or not _expirable(copy, original, cutoff):
                 continue
             chosen.append(Candidate(copy, volume, (now - taken).total_seconds() / 86400))
     return chosen
@@ -160,20 +162,50 @@ def unproven(
     cutoff = now - timedelta(days=days)
     kept: list[KeptCopy] = []
     for copy in copies:
-        source_id = copy.source_backup_id
-        if not source_id or copy.lifecycle_state in GONE_STATES:
-            continue
-        original = originals.get(source_id)
-        if original is not None:
-            taken = original.time_created
-        elif _tags_refusal(copy, source_id, scope) is None:
-            taken = copy.time_created
-        else:
-            continue
-        reason = refusal(copy, originals, scope)
-        if reason is not None and taken is not None and taken < cutoff:
-            kept.append(KeptCopy(copy.region, copy.id, source_id, reason))
+        reason = _kept_reason(copy, originals, scope, cutoff)
+        if reason is not None:
+            kept.append(KeptCopy(copy.region, copy.id, str(copy.source_backup_id), reason))
     return kept
+
+
+def named_past_cutoff(
+    copy: Backup, originals: Mapping[str, Original], scope: Scope, *, days: float, now: datetime
+) -> bool:
+    """Whether `choose` may delete `copy` or `unproven` list it, whichever other copies there are.
+
+    Its rank among its volume's copies decides the rest; a copy this says no to is one they pass over
+    unless it ranks first (the sweep's listing keeps those too, and drops the others as they come).
+    """
+    if copy.lifecycle_state in GONE_STATES or not copy.source_backup_id:
+        return False
+    cutoff = now - timedelta(days=days)
+    if refusal(copy, originals, scope) is None:
+        return _expirable(copy, originals[copy.source_backup_id], cutoff)
+    return _kept_reason(copy, originals, scope, cutoff) is not None
+
+
+def _expirable(copy: Backup, original: Original, cutoff: datetime) -> bool:
+    """A proven copy retention may delete unless it ranks among those kept: done, and its data old."""
+    taken = original.time_created
+    return copy.lifecycle_state in _DELETABLE_STATES and taken is not None and taken < cutoff
+
+
+def _kept_reason(
+    copy: Backup, originals: Mapping[str, Original], scope: Scope, cutoff: datetime
+) -> str | None:
+    """Why a copy of this deployment's data past the cutoff is kept; None for any other copy."""
+    source_id = copy.source_backup_id
+    if not source_id or copy.lifecycle_state in GONE_STATES:
+        return None
+    original = originals.get(source_id)
+    if original is not None:
+        taken = original.time_created
+    elif _tags_refusal(copy, source_id, scope) is None:
+        taken = copy.time_created
+    else:
+        return None
+    reason = refusal(copy, originals, scope)
+    return reason if reason is not None and taken is not None and taken < cutoff else None
 
 
 def expire(

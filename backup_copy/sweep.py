@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from backup_copy.backups import (
-    GONE_STATES,
     IN_FLIGHT_STATES,
     LIVE_COPY_STATES,
     MARKER_TAG,
@@ -21,11 +20,11 @@ from backup_copy.backups import (
     Backup,
     BackupCopy,
     BackupKind,
-    RegionFailure,
 )
-from backup_copy.copying import copy_to, filter_reason
+from backup_copy.copying import copy_to
 from backup_copy.deadline import Deadline
-from backup_copy.errors import ConfigurationError, Failed
+from backup_copy.errors import ConfigurationError
+from backup_copy.listing import Copies, Estate, counted, list_estate, volume_key
 from backup_copy.outcome import (
     QueuedCopy,
     RpoLine,
@@ -41,20 +40,6 @@ from backup_copy.settings import Settings
 
 # Time kept back from the deadline to finish the report and publish it.
 SWEEP_RESERVE_SECONDS = 8.0
-
-# Every backup found in each destination region, copies and all.
-Copies = Mapping[str, tuple[Backup, ...]]
-
-
-@dataclass(frozen=True)
-class Estate:
-    """What the listings found: the sources in the look-back window, the destinations' backups."""
-
-    sources: tuple[Backup, ...]
-    copies: Copies
-    failures: tuple[SourceFailure, ...] = ()
-    # Every original in the source region, in the window or not, by id: whose data, taken when.
-    originals: Mapping[str, Original] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -127,37 +112,6 @@ def sweep_region(settings: Settings) -> str:
     if region in settings.destination_regions:
         raise ConfigurationError(f"DESTINATION_REGIONS names {region}, the sweep's own region")
     return region
-
-
-def list_estate(
-    settings: Settings, store: BackupStore, region: str, deadline: Deadline, now: datetime
-) -> Estate:
-    """List every destination, then the sources: AVAILABLE originals in the window, oldest first."""
-    failures: list[SourceFailure] = []
-    copies = {
-        destination: _list_all(settings, store, destination, deadline, failures)
-        for destination in settings.destination_regions
-    }
-    since = now - timedelta(hours=settings.sweep_lookback_hours)
-    originals = [b for b in _list_all(settings, store, region, deadline, failures) if not b.is_copy]
-    sources = [
-        backup
-        for backup in originals
-        if backup.lifecycle_state == "AVAILABLE"
-        and not backup.is_copy
-        # A member of a volume group backup is copied with its group, never on its own.
-        and backup.volume_group_backup_id is None
-        and backup.time_created is not None
-        and backup.time_created >= since
-        and filter_reason(backup, settings) is None
-    ]
-    # Oldest first: they are the nearest to leaving the look-back window.
-    sources.sort(key=lambda backup: backup.time_created or now)
-    summary = {
-        backup.id: Original(volume_key(backup), backup.region, backup.compartment_id, backup.time_created)
-        for backup in originals
-    }
-    return Estate(tuple(sources), copies, tuple(failures), summary)
 
 
 def catch_up(
@@ -256,11 +210,6 @@ class _QueueRun:
         if copy.state in IN_FLIGHT_STATES:
             self.in_flight[volume] += 1
             self.running += 1
-
-
-def volume_key(backup: Backup) -> str:
-    """The volume (or volume group) a source backup was taken of; its own id when OCI names none."""
-    return backup.volume_id or backup.id
 
 
 def _live_pairs(copies: Copies) -> set[tuple[str, str]]:
@@ -431,27 +380,10 @@ def _counted(
 ) -> list[tuple[Backup, Original]]:
     """The copies the RPO report counts, each with its source: marked with it, listed, not gone."""
     return [
-        (copy, originals[source_id])
+        (copy, original)
         for copy in copies
-        if (source_id := copy.source_backup_id or "") in originals
-        and copy.freeform_tags.get(MARKER_TAG) == source_id
-        and copy.lifecycle_state not in GONE_STATES
-        and copy.id not in gone
+        if (original := counted(copy, originals)) is not None and copy.id not in gone
     ]
-
-
-def _list_all(
-    settings: Settings, store: BackupStore, region: str, deadline: Deadline, failures: list[SourceFailure]
-) -> tuple[Backup, ...]:
-    found: list[Backup] = []
-    for compartment in sorted(settings.sweep_compartment_ids):
-        for kind in BackupKind:
-            try:
-                found += store.list_backups(kind, compartment, region, deadline)
-            except Failed as exc:
-                failure = RegionFailure(region, f"listing failed: {exc.reason}", exc.error_class)
-                failures.append(SourceFailure(compartment, failure))
-    return tuple(found)
 
 
 def _complete(copies: Copies, source: Backup, settings: Settings) -> bool:

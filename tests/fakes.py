@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from backup_copy.backups import MARKER_TAG, Backup, BackupCopy, BackupKind, CopyRequest
@@ -134,19 +135,21 @@ class FakeGateway:
             replace(c, marked=True) if c.id == copy.id else c for c in self.copies.get(key, [])
         ]
 
-    def list_backups(
+    def iter_backups(
         self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline
-    ) -> list[Backup]:
+    ) -> Iterator[Backup]:
         """The backups held in a region and compartment (the sweep's listing), or fail as configured."""
         self.calls.append(f"list-all {region}")
         self._spend("list-all")
         if region in self.fail_list_in:
             raise self.fail_list_in[region]
-        return [
-            b
-            for b in self.backups.values()
-            if b.region == region and b.kind is kind and b.compartment_id == compartment_id
-        ]
+        return iter(
+            [
+                b
+                for b in self.backups.values()
+                if b.region == region and b.kind is kind and b.compartment_id == compartment_id
+            ]
+        )
 
     def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
         """Forget a backup, or fail as configured."""

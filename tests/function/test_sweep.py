@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -250,10 +251,10 @@ class SlowDeletes:
     def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline, *, deployment: str) -> None:
         self.gateway.tag_copy(source, copy, deadline, deployment=deployment)
 
-    def list_backups(
+    def iter_backups(
         self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline
-    ) -> list[Backup]:
-        return self.gateway.list_backups(kind, compartment_id, region, deadline)
+    ) -> Iterator[Backup]:
+        return self.gateway.iter_backups(kind, compartment_id, region, deadline)
 
     def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
         self.gateway.delete_backup(kind, backup_id, region, deadline)
