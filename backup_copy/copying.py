@@ -176,6 +176,8 @@ def copy_to(
         return PairResult(
             failure=RegionFailure(region=region, reason=exc.reason, error_class=exc.error_class)
         )
+    except Exception as exc:  # a bug: this destination fails, the others are still tried
+        return PairResult(failure=_internal(region, source, exc))
     if copy.state == QUEUED:
         reason = (
             f"OCI copies one backup per boot volume at a time from {source.region}, and a copy of this "
@@ -189,6 +191,9 @@ def copy_to(
             store.tag_copy(source, copy, deadline, deployment=settings.deployment)
         except Failed as exc:
             warning = RegionFailure(region=region, reason=f"tags not set: {exc.reason}", error_class="tags")
+        except Exception as exc:  # a bug: the copy stands all the same, untagged
+            failure = _internal(region, source, exc)
+            warning = RegionFailure(region, f"tags not set: {failure.reason}", "tags")
     elif copy.id and not copy.marked:
         # Only a copy this call's own request returned is provably ours. A found copy may have been
         # made by hand, even under the name this function gives (DISPLAY_NAME_TEMPLATE={name}), and
@@ -202,6 +207,12 @@ def copy_to(
             error_class=UNMARKED,
         )
     return PairResult(copy=copy, made=made, warning=warning)
+
+
+def _internal(region: str, source: Backup, exc: Exception) -> RegionFailure:
+    """An unexpected error (a bug) in one destination: logged with its traceback, reported as failed."""
+    log.exception("unexpected error", extra={"fields": {"source": source.id, "region": region}})
+    return RegionFailure(region, f"internal error: {type(exc).__name__}: {exc}", Failed.error_class)
 
 
 def queued(region: str) -> BackupCopy:

@@ -17,6 +17,7 @@ page at a time (`BackupStore.iter_backups`), and each page is folded as it comes
 from __future__ import annotations
 
 import heapq
+import logging
 from collections.abc import Container, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from backup_copy.ports import BackupStore
 from backup_copy.retention import Original, Scope, data_order, named_past_cutoff, refusal
 from backup_copy.settings import Settings
 
+log = logging.getLogger(__name__)
 # Every backup found in each destination region that a phase of the sweep reads.
 Copies = Mapping[str, tuple[Backup, ...]]
 
@@ -83,8 +85,14 @@ def list_estate(
     copies: dict[str, tuple[Backup, ...]] = {}
     for destination in settings.destination_regions:
         keeper = CopyKeeper(settings, scope, originals, window, now)
-        for backup in reader.backups(destination):
-            keeper.add(backup)
+        try:
+            for backup in reader.backups(destination):
+                keeper.add(backup)
+        except Exception as exc:  # a bug: what was folded stays (as a listing cut short), the rest counts
+            log.exception("unexpected error", extra={"fields": {"region": destination}})
+            reader.failures.append(
+                SourceFailure.internal(destination, destination, exc, during="listing failed")
+            )
         copies[destination] = keeper.kept()
     named = window | {c.source_backup_id for found in copies.values() for c in found if c.source_backup_id}
     # Oldest first: they are the nearest to leaving the look-back window.
@@ -136,6 +144,13 @@ class _Reader:
                 except Failed as exc:
                     failure = RegionFailure(region, f"listing failed: {exc.reason}", exc.error_class)
                     self.failures.append(SourceFailure(compartment, failure))
+                except Exception as exc:  # a bug: this listing fails, the others still count
+                    log.exception(
+                        "unexpected error", extra={"fields": {"region": region, "kind": kind.value}}
+                    )
+                    self.failures.append(
+                        SourceFailure.internal(compartment, region, exc, during="listing failed")
+                    )
 
 
 def _is_source(backup: Backup, since: datetime, settings: Settings) -> bool:

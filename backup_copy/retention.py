@@ -10,6 +10,7 @@ it never deletes the newest RETENTION_KEEP nor the newest AVAILABLE copy. `choos
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from backup_copy.errors import Failed
 from backup_copy.outcome import Expiry, KeptCopy, SourceFailure
 from backup_copy.ports import BackupStore
 
+log = logging.getLogger(__name__)
 # States a copy may be deleted in: finished, well or badly. One still being made (REQUEST_RECEIVED,
 # CREATING, or a volume group copy COMMITTED) is left alone.
 _DELETABLE_STATES = frozenset({"AVAILABLE", "FAULTY"})
@@ -241,6 +243,10 @@ def expire(
                 except Failed as exc:
                     failure = RegionFailure(region, f"delete failed: {exc.reason}", exc.error_class)
                     failures.append(SourceFailure(copy.id, failure))
+                    continue
+                except Exception as exc:  # a bug: this copy stays, the others are still deleted
+                    log.exception("unexpected error", extra={"fields": {"copy": copy.id, "region": region}})
+                    failures.append(SourceFailure.internal(copy.id, region, exc, during="delete failed"))
                     continue
             expired.append(Expiry(region, copy.id, candidate.volume, candidate.age_days, deleted=not dry_run))
     return RetentionResult(tuple(expired), tuple(failures), kept=kept)

@@ -7,6 +7,7 @@ that takes what the one before returned and returns a value of its own.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from backup_copy.ports import BackupStore
 from backup_copy.retention import Original, RetentionResult, Scope, data_order, expire
 from backup_copy.settings import Settings
 
+log = logging.getLogger(__name__)
 # Time kept back from the deadline to finish the report and publish it.
 SWEEP_RESERVE_SECONDS = 8.0
 
@@ -56,21 +58,78 @@ class CatchUp:
 
 
 def run_sweep(settings: Settings, store: BackupStore, deadline: Deadline, now: datetime) -> SweepOutcome:
-    """Catch up on missed copies, apply retention, and report the RPO per source volume."""
+    """Catch up on missed copies, apply retention, and report the RPO per source volume.
+
+    Each source, destination and phase stands alone: what fails in one, even a bug, is an entry in
+    the report, and the sweep goes on to publish the report with everything done before and after.
+    """
     region = sweep_region(settings)
-    estate = list_estate(settings, store, region, deadline, now)
-    caught_up = catch_up(settings, store, estate, deadline, now)
+    failures: list[SourceFailure] = []
+    try:
+        estate = list_estate(settings, store, region, deadline, now)
+    except Exception as exc:  # a bug: nothing to copy or expire, but the report still goes out
+        failures.append(_bug(region, region, exc, during="listing failed"))
+        estate = Estate((), dict.fromkeys(settings.destination_regions, ()))
+    failures += estate.failures
+    try:
+        caught_up = catch_up(settings, store, estate, deadline, now)
+    except Exception as exc:
+        failures.append(_bug(region, region, exc, during="catch-up failed"))
+        caught_up = CatchUp()
+    failures += caught_up.failures
     copies = with_made(estate.copies, caught_up.made)
-    retention = RetentionResult()
-    if settings.retention_days is not None:
-        if deadline.remaining() < SWEEP_RESERVE_SECONDS:
-            retention = RetentionResult(notes=("time ran out before retention: it runs in the next sweep",))
-        else:
-            retention = expire(
+    retention = _retention(settings, store, region, copies, estate.originals, deadline=deadline, now=now)
+    failures += retention.failures
+    gone = {expiry.id for expiry in retention.expired if expiry.deleted}
+    try:
+        rpo = rpo_lines(
+            settings, copies, estate.sources, gone, now, originals=estate.originals, queued=caught_up.queued
+        )
+    except Exception as exc:
+        failures.append(_bug(region, region, exc, during="RPO report failed"))
+        rpo = ()
+    notes = ("time ran out: the backups in 'left' are copied by the next sweep",) if caught_up.left else ()
+    report = SweepReport(
+        source_region=region,
+        examined=len(estate.sources),
+        copied=caught_up.copied,
+        failures=tuple(failures),
+        left=caught_up.left,
+        queued=caught_up.queued,
+        warnings=caught_up.warnings,
+        expired=retention.expired,
+        kept=retention.kept,
+        rpo=rpo,
+        notes=notes + retention.notes,
+    )
+    status, reason, error_class = verdict(settings, report)
+    return SweepOutcome(status=status, report=report, reason=reason, error_class=error_class)
+
+
+def _retention(
+    settings: Settings,
+    store: BackupStore,
+    region: str,
+    copies: Copies,
+    originals: Mapping[str, Original],
+    *,
+    deadline: Deadline,
+    now: datetime,
+) -> RetentionResult:
+    """Expire this deployment's old copies, one destination at a time: a bug in one spares the others."""
+    if settings.retention_days is None:
+        return RetentionResult()
+    if deadline.remaining() < SWEEP_RESERVE_SECONDS:
+        return RetentionResult(notes=("time ran out before retention: it runs in the next sweep",))
+    scope = Scope(settings.deployment, region, settings.sweep_compartment_ids)
+    results: list[RetentionResult] = []
+    for destination, found in copies.items():
+        try:
+            result = expire(
                 store,
-                copies,
-                estate.originals,
-                Scope(settings.deployment, region, settings.sweep_compartment_ids),
+                {destination: found},
+                originals,
+                scope,
                 days=settings.retention_days,
                 keep=settings.retention_keep,
                 dry_run=settings.dry_run,
@@ -78,25 +137,24 @@ def run_sweep(settings: Settings, store: BackupStore, deadline: Deadline, now: d
                 reserve=SWEEP_RESERVE_SECONDS,
                 now=now,
             )
-    gone = {expiry.id for expiry in retention.expired if expiry.deleted}
-    notes = ("time ran out: the backups in 'left' are copied by the next sweep",) if caught_up.left else ()
-    report = SweepReport(
-        source_region=region,
-        examined=len(estate.sources),
-        copied=caught_up.copied,
-        failures=estate.failures + caught_up.failures + retention.failures,
-        left=caught_up.left,
-        queued=caught_up.queued,
-        warnings=caught_up.warnings,
-        expired=retention.expired,
-        kept=retention.kept,
-        rpo=rpo_lines(
-            settings, copies, estate.sources, gone, now, originals=estate.originals, queued=caught_up.queued
-        ),
-        notes=notes + retention.notes,
+        except Exception as exc:
+            result = RetentionResult(
+                failures=(_bug(destination, destination, exc, during="retention failed"),)
+            )
+        results.append(result)
+    return RetentionResult(
+        expired=tuple(item for result in results for item in result.expired),
+        failures=tuple(item for result in results for item in result.failures),
+        # Time running out says so once, whichever destination it ran out in.
+        notes=tuple(dict.fromkeys(note for result in results for note in result.notes)),
+        kept=tuple(item for result in results for item in result.kept),
     )
-    status, reason, error_class = verdict(settings, report)
-    return SweepOutcome(status=status, report=report, reason=reason, error_class=error_class)
+
+
+def _bug(subject: str, region: str, exc: Exception, *, during: str | None = None) -> SourceFailure:
+    """A bug met in one part of the sweep: its traceback logged once, and its entry in the report."""
+    log.exception("unexpected error", extra={"fields": {"subject": subject, "region": region}})
+    return SourceFailure.internal(subject, region, exc, during=during)
 
 
 def sweep_region(settings: Settings) -> str:
@@ -172,6 +230,12 @@ class _QueueRun:
 
     def pair(self, source: Backup, region: str, volume: str) -> None:
         """Request the copy of `source` to `region` if OCI's limits allow it now; else queue it."""
+        try:
+            self._pair(source, region, volume)
+        except Exception as exc:  # a bug in this pair: the others are still tried
+            self.failures.append(_bug(source.id, region, exc))
+
+    def _pair(self, source: Backup, region: str, volume: str) -> None:
         if self.deadline.remaining() < SWEEP_RESERVE_SECONDS:
             if source.id not in self.left:
                 self.left.append(source.id)

@@ -45,6 +45,9 @@ class FakeGateway:
     deleted: list[tuple[str, str]] = field(default_factory=list)
     fail_delete: dict[str, Failed] = field(default_factory=dict)
     fail_list_in: dict[str, Failed] = field(default_factory=dict)
+    # A bug to raise (not an OCI failure): from every call about a region or a backup id, keyed by it,
+    # or from one kind of call, keyed as `calls` records it ("tag us-ashburn-1").
+    raises: dict[str, Exception] = field(default_factory=dict)
     # How long each call takes on `clock`, by the name `calls` records it under ("copy", "delete",
     # "list-all"); nothing takes any time unless a test says so.
     clock: FakeClock = field(default_factory=FakeClock)
@@ -85,6 +88,7 @@ class FakeGateway:
     def get_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> Backup:
         """Read a backup; 404 as OCI would."""
         self.calls.append(f"get {region}")
+        self._bug(region, backup_id)
         if backup_id not in self.backups:
             raise PermanentError("not found", operation="get", region=region, http_status=404)
         return self.backups[backup_id]
@@ -92,6 +96,7 @@ class FakeGateway:
     def find_copies(self, source: Backup, region: str, deadline: Deadline) -> list[BackupCopy]:
         """Copies of a source in a region: backups stored there naming it, then the ones it requested."""
         self.calls.append(f"list {region}")
+        self._bug(region, source.id, f"list {region}")
         stored = [
             BackupCopy(
                 region=region,
@@ -111,6 +116,7 @@ class FakeGateway:
         self.calls.append(f"copy {region}")
         self._spend("copy")
         self.copy_requests.append((source.id, request))
+        self._bug(region, source.id, f"copy {region}")
         if region in self.fail_copy_to:
             raise self.fail_copy_to[region]
         copy = BackupCopy(
@@ -126,6 +132,7 @@ class FakeGateway:
     def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline, *, deployment: str) -> None:
         """Tag a copy, or fail as configured."""
         self.calls.append(f"tag {copy.region}")
+        self._bug(copy.region, f"tag {copy.region}")
         if self.fail_tag is not None:
             raise self.fail_tag
         freeform, defined = source.copy_tags(deployment)
@@ -141,6 +148,7 @@ class FakeGateway:
         """The backups held in a region and compartment (the sweep's listing), or fail as configured."""
         self.calls.append(f"list-all {region}")
         self._spend("list-all")
+        self._bug(region, f"list-all {region}")
         if region in self.fail_list_in:
             raise self.fail_list_in[region]
         return iter(
@@ -155,6 +163,7 @@ class FakeGateway:
         """Forget a backup, or fail as configured."""
         self.calls.append(f"delete {region}")
         self._spend("delete")
+        self._bug(region, backup_id, f"delete {region}")
         if backup_id in self.fail_delete:
             raise self.fail_delete[backup_id]
         self.deleted.append((region, backup_id))
@@ -167,6 +176,11 @@ class FakeGateway:
             raise self.fail_publish
         self.published.append((topic_id, title, body))
         return f"message-{len(self.published)}"
+
+    def _bug(self, *keys: str) -> None:
+        for key in keys:
+            if key in self.raises:
+                raise self.raises[key]
 
     def _spend(self, operation: str) -> None:
         self.clock.advance(self.takes.get(operation, 0.0))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from backup_copy.backups import (
 from backup_copy.deadline import Deadline
 from backup_copy.handler import handle
 from backup_copy.ports import Gateway
-from backup_copy.runtime import Runtimes
+from backup_copy.runtime import Runtimes, oci_gateway
 from backup_copy.settings import load_settings
 from backup_copy.sweep import SWEEP_RESERVE_SECONDS, run_sweep
 from devkit.fdk_process import FdkProcess
@@ -414,3 +415,62 @@ def test_two_deployments_copying_into_one_destination_each_delete_only_their_own
     [new_p], [new_f] = live_copies_of(cloud, p_new), live_copies_of(cloud, f_new)
     assert new_p.freeform_tags[DEPLOYMENT_TAG] == phoenix_name
     assert new_f.freeform_tags[DEPLOYMENT_TAG] == frankfurt_name
+
+
+class Buggy:
+    """The real gateway with a bug: lookups in `lookups_in` raise KeyError, and so does every delete."""
+
+    def __init__(self, gateway: Gateway, lookups_in: str) -> None:
+        self.gateway, self.lookups_in = gateway, lookups_in
+
+    def get_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> Backup:
+        return self.gateway.get_backup(kind, backup_id, region, deadline)
+
+    def find_copies(self, source: Backup, region: str, deadline: Deadline) -> list[BackupCopy]:
+        if region == self.lookups_in:
+            raise KeyError(source.id)
+        return self.gateway.find_copies(source, region, deadline)
+
+    def request_copy(self, source: Backup, request: CopyRequest, deadline: Deadline) -> BackupCopy:
+        return self.gateway.request_copy(source, request, deadline)
+
+    def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline, *, deployment: str) -> None:
+        self.gateway.tag_copy(source, copy, deadline, deployment=deployment)
+
+    def iter_backups(
+        self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline
+    ) -> Iterator[Backup]:
+        return self.gateway.iter_backups(kind, compartment_id, region, deadline)
+
+    def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
+        raise KeyError(backup_id)
+
+    def publish(self, topic_id: str, title: str, body: str, deadline: Deadline) -> str:
+        return self.gateway.publish(topic_id, title, body, deadline)
+
+
+def test_bugs_in_one_destination_and_in_retention_never_stop_the_other_copy_nor_the_report(
+    sweeping: LocalCloud, config_env: pytest.MonkeyPatch, tracebacks: list[logging.LogRecord]
+) -> None:
+    far = "eu-frankfurt-1"
+    config_env.setenv("DESTINATION_REGIONS", f"{AWAY},{far}")
+    estate = seed_estate(sweeping)
+    runtimes = Runtimes(gateway=lambda template: Buggy(oci_gateway(template), lookups_in=AWAY))
+    answer = handle(SWEEP, deadline=Deadline.after(60), runtimes=runtimes)
+    body = json.loads(answer.body)
+
+    assert (answer.status_code, body["status"]) == (502, "failed")
+    report = body["sweep"]
+    # Every source of the window copied to Frankfurt, though each lookup in Ashburn met a bug.
+    made = {c["source"]: c["id"] for c in report["copied"] if c["region"] == far}
+    assert sorted(made) == sorted([estate.missed, estate.refaulted, estate.done])
+    assert {sweeping.standin.backup(i).source_backup_id for i in made.values()} == set(made)
+    failures = {(f["source"], f["region"], f["reason"]) for f in report["failures"]}
+    # Ashburn lacked copies of two of them (the third has one already).
+    assert failures == {
+        (s, AWAY, f"internal error: KeyError: '{s}'") for s in (estate.missed, estate.refaulted)
+    } | {(i, AWAY, f"delete failed: internal error: KeyError: '{i}'") for i in estate.expired}
+    assert len(tracebacks) == len(failures)
+    # The report went out, the copies made before the bugs in it.
+    [notice] = sweeping.standin.messages(sweeping.topic_id)
+    assert sorted(json.loads(notice.body)["newBackupIds"]) == sorted(made.values())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence, Set
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -822,3 +823,87 @@ def test_a_sweep_that_makes_a_volumes_first_copy_does_not_flag_it_past_rpo() -> 
         None,
     )
     assert sweep_title(outcome.report, dry_run=False) == f"Backup sweep of {HOME}: copied 1, RPO met"
+
+
+# --- isolation: a bug in one source, destination or phase ------------------------------------
+
+
+def internal(failures: Sequence[SourceFailure]) -> list[tuple[str, str, str]]:
+    """The failure entries that report a bug, as (subject, region, reason)."""
+    return [
+        (f.subject, f.failure.region, f.failure.reason) for f in failures if f.failure.error_class == "error"
+    ]
+
+
+def test_a_bug_in_one_destination_never_stops_the_others_copies(tracebacks: list[logging.LogRecord]) -> None:
+    gateway = store(source("s1", kind=BackupKind.VOLUME), source("s2", kind=BackupKind.VOLUME))
+    gateway.raises[FAR] = RuntimeError("the fake's bug")
+    outcome = run_sweep(settings(DESTINATION_REGIONS=f"{AWAY},{FAR}"), gateway, plenty(gateway), NOW)
+    assert outcome.report is not None
+    assert sorted((c.source, c.copy.region) for c in outcome.report.copied) == [("s1", AWAY), ("s2", AWAY)]
+    bug = "internal error: RuntimeError: the fake's bug"
+    # Each listing of FAR (one per kind of backup), then each pair.
+    assert internal(outcome.report.failures) == [
+        *[(COMPARTMENT, FAR, f"listing failed: {bug}")] * len(BackupKind),
+        ("s1", FAR, bug),
+        ("s2", FAR, bug),
+    ]
+    # Each bug's traceback logged once, with the failure it became.
+    assert len(tracebacks) == len(BackupKind) + 2
+    assert (outcome.status, outcome.error_class) == (Status.FAILED, "error")
+
+
+def test_a_bug_about_one_source_fails_that_source_alone() -> None:
+    gateway = store(source("s1", kind=BackupKind.VOLUME), source("s2", kind=BackupKind.VOLUME))
+    gateway.raises["s1"] = KeyError("s1")
+    outcome = run_sweep(settings(DESTINATION_REGIONS=f"{AWAY},{FAR}"), gateway, plenty(gateway), NOW)
+    assert outcome.report is not None
+    assert sorted((c.source, c.copy.region) for c in outcome.report.copied) == [("s2", FAR), ("s2", AWAY)]
+    assert internal(outcome.report.failures) == [
+        ("s1", AWAY, "internal error: KeyError: 's1'"),
+        ("s1", FAR, "internal error: KeyError: 's1'"),
+    ]
+
+
+def test_a_bug_deleting_in_one_destination_spares_the_others_deletes_and_the_copies_made() -> None:
+    gateway = seed_estate()
+    days = 24.0
+    old, older = (
+        source("old", hours=40 * days, volume="vol-f"),
+        source("older", hours=41 * days, volume="vol-f"),
+    )
+    for backup in (
+        old,
+        older,
+        copy_of(old, region=FAR, hours=40 * days),
+        copy_of(older, region=FAR, hours=41 * days),
+    ):
+        gateway.add_backup(backup)
+    gateway.raises[f"delete {AWAY}"] = RuntimeError("the fake's bug")
+    outcome = run_sweep(settings(DESTINATION_REGIONS=f"{AWAY},{FAR}"), gateway, plenty(gateway), NOW)
+    assert outcome.report is not None
+    assert gateway.deleted == [(FAR, f"older-copy-in-{FAR}")]
+    assert sorted(c.source for c in outcome.report.copied if c.copy.region == AWAY) == ["missed", "refaulted"]
+    assert sorted(internal(outcome.report.failures)) == [
+        (name, AWAY, "delete failed: internal error: RuntimeError: the fake's bug")
+        for name in ("expired-35", "expired-40")
+    ]
+
+
+def test_a_bug_in_a_phase_is_a_failure_entry_and_the_report_keeps_what_was_done(
+    monkeypatch: pytest.MonkeyPatch, tracebacks: list[logging.LogRecord]
+) -> None:
+    def broken(*args: object, **kwargs: object) -> tuple[RpoLine, ...]:
+        raise ZeroDivisionError("the report's bug")
+
+    monkeypatch.setattr("backup_copy.sweep.rpo_lines", broken)
+    gateway = seed_estate()
+    outcome = run_sweep(settings(), gateway, plenty(gateway), NOW)
+    assert outcome.report is not None
+    assert sorted(c.source for c in outcome.report.copied) == ["missed", "refaulted"]
+    assert len(outcome.report.expired) == 2
+    assert outcome.report.rpo == ()
+    assert internal(outcome.report.failures) == [
+        (HOME, HOME, "RPO report failed: internal error: ZeroDivisionError: the report's bug")
+    ]
+    assert len(tracebacks) == 1
