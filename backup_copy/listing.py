@@ -71,14 +71,16 @@ def list_estate(
     region: str,
     deadline: Deadline,
     now: datetime,
+    *,
+    skipped: Container[str] = frozenset(),
 ) -> Estate:
     """List the sources, then every destination; the sources come oldest first.
 
     A listing that fails is a failure entry, and what it read before stays: with fewer originals or
     fewer copies, retention deletes a subset of what it would have (a copy's rank can only fall with
-    more copies beside it).
+    more copies beside it). A region in `skipped` is listed no further (the sweep stopped calling it).
     """
-    reader = _Reader(settings, store, deadline)
+    reader = _Reader(settings, store, deadline, skipped)
     sources, originals = reader.sources(region, now)
     window = {source.id for source in sources}
     scope = Scope(settings.deployment, region, settings.sweep_compartment_ids)
@@ -112,6 +114,7 @@ class _Reader:
     settings: Settings
     store: BackupStore
     deadline: Deadline
+    skipped: Container[str]
     failures: list[SourceFailure] = field(default_factory=list)
 
     def sources(self, region: str, now: datetime) -> tuple[list[Backup], dict[str, Original]]:
@@ -139,6 +142,8 @@ class _Reader:
         """Every backup of every kind in the swept compartments of `region`; a failure is an entry."""
         for compartment in sorted(self.settings.sweep_compartment_ids):
             for kind in BackupKind:
+                if region in self.skipped:
+                    return
                 try:
                     yield from self.store.iter_backups(kind, compartment, region, self.deadline)
                 except Failed as exc:

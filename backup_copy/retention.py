@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from backup_copy.backups import DEPLOYMENT_TAG, GONE_STATES, MARKER_TAG, Backup, RegionFailure
 from backup_copy.deadline import Deadline
-from backup_copy.errors import Failed
+from backup_copy.errors import Failed, RegionSkipped
 from backup_copy.outcome import Expiry, KeptCopy, SourceFailure
 from backup_copy.ports import BackupStore
 
@@ -240,6 +240,9 @@ def expire(
             if not dry_run:
                 try:
                     store.delete_backup(copy.kind, copy.id, region, deadline)
+                except RegionSkipped:
+                    # The sweep stopped calling this region (it reports that once): the rest wait too.
+                    break
                 except Failed as exc:
                     failure = RegionFailure(region, f"delete failed: {exc.reason}", exc.error_class)
                     failures.append(SourceFailure(copy.id, failure))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -38,6 +38,7 @@ from backup_copy.outcome import (
 from backup_copy.ports import BackupStore
 from backup_copy.retention import Original, RetentionResult, Scope, data_order, expire
 from backup_copy.settings import Settings
+from backup_copy.shares import RegionShares
 
 log = logging.getLogger(__name__)
 # Time kept back from the deadline to finish the report and publish it.
@@ -64,21 +65,26 @@ def run_sweep(settings: Settings, store: BackupStore, deadline: Deadline, now: d
     the report, and the sweep goes on to publish the report with everything done before and after.
     """
     region = sweep_region(settings)
+    # One region down must not take every other region's time: each call gets a share of it, and a
+    # region that keeps failing is skipped (shares.py). Every phase calls the store through it.
+    shares = RegionShares(store, (region, *settings.destination_regions), reserve=SWEEP_RESERVE_SECONDS)
+    skipped = shares.skipped
     failures: list[SourceFailure] = []
     try:
-        estate = list_estate(settings, store, region, deadline, now)
+        estate = list_estate(settings, shares, region, deadline, now, skipped=skipped)
     except Exception as exc:  # a bug: nothing to copy or expire, but the report still goes out
         failures.append(_bug(region, region, exc, during="listing failed"))
         estate = Estate((), dict.fromkeys(settings.destination_regions, ()))
     failures += estate.failures
     try:
-        caught_up = catch_up(settings, store, estate, deadline, now)
+        caught_up = catch_up(settings, shares, estate, deadline, now, skipped=skipped)
     except Exception as exc:
         failures.append(_bug(region, region, exc, during="catch-up failed"))
         caught_up = CatchUp()
     failures += caught_up.failures
     copies = with_made(estate.copies, caught_up.made)
-    retention = _retention(settings, store, region, copies, estate.originals, deadline=deadline, now=now)
+    called = {r: found for r, found in copies.items() if r not in skipped}
+    retention = _retention(settings, shares, region, called, estate.originals, deadline=deadline, now=now)
     failures += retention.failures
     gone = {expiry.id for expiry in retention.expired if expiry.deleted}
     try:
@@ -89,6 +95,8 @@ def run_sweep(settings: Settings, store: BackupStore, deadline: Deadline, now: d
         failures.append(_bug(region, region, exc, during="RPO report failed"))
         rpo = ()
     notes = ("time ran out: the backups in 'left' are copied by the next sweep",) if caught_up.left else ()
+    skips, skip_notes = shares.report()
+    failures += skips
     report = SweepReport(
         source_region=region,
         examined=len(estate.sources),
@@ -100,7 +108,7 @@ def run_sweep(settings: Settings, store: BackupStore, deadline: Deadline, now: d
         expired=retention.expired,
         kept=retention.kept,
         rpo=rpo,
-        notes=notes + retention.notes,
+        notes=notes + skip_notes + retention.notes,
     )
     status, reason, error_class = verdict(settings, report)
     return SweepOutcome(status=status, report=report, reason=reason, error_class=error_class)
@@ -173,7 +181,13 @@ def sweep_region(settings: Settings) -> str:
 
 
 def catch_up(
-    settings: Settings, store: BackupStore, estate: Estate, deadline: Deadline, now: datetime
+    settings: Settings,
+    store: BackupStore,
+    estate: Estate,
+    deadline: Deadline,
+    now: datetime,
+    *,
+    skipped: Container[str] = frozenset(),
 ) -> CatchUp:
     """Run the copy queue: request each missing (backup, destination) copy that OCI's limits allow now.
 
@@ -182,7 +196,8 @@ def catch_up(
     copy in flight waits; otherwise its newest backup's first missing destination is requested, and
     the rest of its pairs wait for a later sweep. Volumes go most overdue first (oldest missing
     backup), while fewer than SWEEP_MAX_COPIES_IN_FLIGHT copies are in flight. A refusal for the
-    limits queues the pair too. What time does not allow is left for the next sweep.
+    limits queues the pair too. What time does not allow is left for the next sweep; a pair with a
+    region in `skipped` (the sweep stopped calling it, and reports it once) waits for the next one.
     """
     live = _live_pairs(estate.copies)
     in_flight = _in_flight_volumes(estate)
@@ -195,7 +210,7 @@ def catch_up(
     # Most overdue volume first: the one whose oldest missing backup is oldest.
     order = sorted(missing, key=lambda v: min(s.time_created or now for s, _ in missing[v]))
 
-    run = _QueueRun(settings, store, deadline, now, estate.copies, in_flight, running)
+    run = _QueueRun(settings, store, deadline, now, estate.copies, in_flight, running, skipped)
     for volume in order:
         for source, regions in missing[volume]:
             for region in regions:
@@ -221,12 +236,14 @@ class _QueueRun:
     copies: Copies
     in_flight: defaultdict[str, int]
     running: int
+    skipped: Container[str]
     copied: list[SourceCopy] = field(default_factory=list)
     failures: list[SourceFailure] = field(default_factory=list)
     made: list[Backup] = field(default_factory=list)
     queued: list[QueuedCopy] = field(default_factory=list)
     left: list[str] = field(default_factory=list)
     warnings: list[SourceFailure] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)
 
     def pair(self, source: Backup, region: str, volume: str) -> None:
         """Request the copy of `source` to `region` if OCI's limits allow it now; else queue it."""
@@ -236,12 +253,16 @@ class _QueueRun:
             self.failures.append(_bug(source.id, region, exc))
 
     def _pair(self, source: Backup, region: str, volume: str) -> None:
+        if region in self.skipped or source.region in self.skipped:
+            return
         if self.deadline.remaining() < SWEEP_RESERVE_SECONDS:
             if source.id not in self.left:
                 self.left.append(source.id)
             return
         hold = _hold_reason(self.settings, source, self.in_flight, self.running)
         if hold is not None:
+            # A few reasons for thousands of pairs in a large backlog: one string each.
+            hold = self.reasons.setdefault(hold, hold)
             self.queued.append(QueuedCopy(source.id, region, volume, source.time_created, hold))
             return
         result = copy_to(region, source, self.settings, self.store, self.deadline, hold=False)

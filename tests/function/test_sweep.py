@@ -22,17 +22,21 @@ from backup_copy.backups import (
 )
 from backup_copy.deadline import Deadline
 from backup_copy.handler import handle
+from backup_copy.oci_gateway import OciGateway, RetryPolicy
 from backup_copy.ports import Gateway
 from backup_copy.runtime import Runtimes, oci_gateway
 from backup_copy.settings import load_settings
 from backup_copy.sweep import SWEEP_RESERVE_SECONDS, run_sweep
 from devkit.fdk_process import FdkProcess
 from devkit.local import LocalCloud
-from devkit.standin import make_ocid
+from devkit.standin import Fault, Garbage, RouteName, make_ocid
 from tests.events import event_bytes, event_json
+from tests.fakes import FakeClock
 
 HOME, AWAY = "us-phoenix-1", "us-ashburn-1"
 SWEEP = b'{"action": "sweep"}'
+# Every Block Storage call a destination is sent.
+ROUTES: tuple[RouteName, ...] = ("get", "list", "update", "delete")
 
 
 @dataclass(frozen=True)
@@ -474,3 +478,56 @@ def test_bugs_in_one_destination_and_in_retention_never_stop_the_other_copy_nor_
     # The report went out, the copies made before the bugs in it.
     [notice] = sweeping.standin.messages(sweeping.topic_id)
     assert sorted(json.loads(notice.body)["newBackupIds"]) == sorted(made.values())
+
+
+DOWN = [
+    pytest.param(
+        [Fault(route, 503, "ServiceUnavailable", region=AWAY, count=100_000) for route in ROUTES], id="503"
+    ),
+    pytest.param([Garbage(route, b"{}", region=AWAY, count=100_000) for route in ROUTES], id="garbage"),
+]
+
+
+@pytest.mark.parametrize("outage", DOWN)
+def test_a_destination_that_is_down_is_skipped_and_the_healthy_one_gets_its_copies(
+    sweeping: LocalCloud, config_env: pytest.MonkeyPatch, outage: list[Fault | Garbage]
+) -> None:
+    far, compartment = "eu-frankfurt-1", sweeping.principal.compartment_id
+    config_env.setenv("DESTINATION_REGIONS", f"{AWAY},{far}")
+    missed = [
+        sweeping.standin.seed_backup(
+            kind="boot",
+            region=HOME,
+            compartment_id=compartment,
+            display_name=f"web-{number:02d} daily",
+            parent_id=make_ocid("bootvolume", HOME),
+            time_created=ago(hours=2),
+        )
+        for number in range(5)
+    ]
+    sweeping.standin.script_faults(outage)
+    # Retries pause on a clock the test owns: the outage costs what it would, and no test time.
+    clock = FakeClock()
+    retry = RetryPolicy(sleep=clock.advance, jitter=lambda: 0.5)
+    runtimes = Runtimes(gateway=lambda template: OciGateway(endpoint_template=template, retry=retry))
+    deadline = Deadline(expires_at=60.0, clock=clock)
+
+    answer = handle(SWEEP, deadline=deadline, runtimes=runtimes)
+
+    body = json.loads(answer.body)
+    report = body["sweep"]
+    assert sorted(c["source"] for c in report["copied"] if c["region"] == far) == sorted(missed)
+    assert [c for c in report["copied"] if c["region"] == AWAY] == []
+    for source in missed:
+        assert [b.region for b in sweeping.standin.backups(far) if b.source_backup_id == source] == [far]
+    [skipped] = [f for f in report["failures"] if f["source"] == AWAY]
+    assert skipped["reason"].startswith("skipped for the rest of this sweep after 2 calls in a row failed: ")
+    assert any(
+        note.startswith(f"{AWAY} skipped for the rest of this sweep after ") for note in report["notes"]
+    )
+    assert (answer.status_code, body["status"]) == (502, "failed")
+    # Two calls to Ashburn (its first two listings) took their share of the time, and no more.
+    assert {r.route for r in sweeping.standin.requests if r.region == AWAY} == {"list"}
+    assert deadline.remaining() > SWEEP_RESERVE_SECONDS
+    [notice] = sweeping.standin.messages(sweeping.topic_id)
+    assert sorted(json.loads(notice.body)["newBackupIds"]) == sorted(c["id"] for c in report["copied"])

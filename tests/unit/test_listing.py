@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -130,9 +129,7 @@ def test_every_original_is_summarised_whatever_its_age_and_only_the_window_is_ke
 # --- the phases decide on what is kept as they would on everything ---------------------------
 
 
-def whole_estate(
-    settings_: Settings, store: FakeGateway, region: str, deadline: Deadline, now: datetime
-) -> Estate:
+def whole_estate(settings_: Settings, store: FakeGateway, region: str, now: datetime) -> Estate:
     """The listings held whole: every destination's backups, every original (as the sweep once did)."""
     since = now - timedelta(hours=settings_.sweep_lookback_hours)
     listed = [b for b in store.backups.values() if b.compartment_id in settings_.sweep_compartment_ids]
@@ -200,13 +197,17 @@ def estates(draw: st.DrawFn) -> Case:
     return keys, originals + copies
 
 
-def swept(
-    keys: dict[str, str], backups: list[Backup], lister: Callable[..., Estate] | None
-) -> tuple[SweepOutcome, FakeGateway]:
+def swept(keys: dict[str, str], backups: list[Backup], *, whole: bool) -> tuple[SweepOutcome, FakeGateway]:
     gateway = gateway_of(backups)
+
+    def held_whole(
+        settings_: Settings, _: object, region: str, __: Deadline, now: datetime, **___: object
+    ) -> Estate:
+        return whole_estate(settings_, gateway, region, now)
+
     with pytest.MonkeyPatch.context() as patch:
-        if lister is not None:
-            patch.setattr("backup_copy.sweep.list_estate", lister)
+        if whole:
+            patch.setattr("backup_copy.sweep.list_estate", held_whole)
         outcome = run_sweep(configured(**keys), gateway, Deadline.after(300, clock=gateway.clock), NOW)
     return outcome, gateway
 
@@ -248,8 +249,8 @@ THE_SECOND_OF_TWO_KEPT_AMONG_OLDER_ONES: Case = (
 @example(THE_SECOND_OF_TWO_KEPT_AMONG_OLDER_ONES)
 def test_a_sweep_on_the_copies_kept_decides_as_on_the_whole_listing(case: Case) -> None:
     keys, backups = case
-    kept, kept_gateway = swept(keys, backups, None)
-    whole, whole_gateway = swept(keys, backups, whole_estate)
+    kept, kept_gateway = swept(keys, backups, whole=False)
+    whole, whole_gateway = swept(keys, backups, whole=True)
     assert kept == whole
     assert kept_gateway.deleted == whole_gateway.deleted
     assert kept_gateway.copy_requests == whole_gateway.copy_requests
