@@ -277,8 +277,9 @@ def _finish(
             store.tag_copy(source, copy, deadline, deployment=settings.deployment)
         except Failed as exc:
             warning = RegionFailure(region=region, reason=f"tags not set: {exc.reason}", error_class="tags")
-        except Exception as exc:  # a bug: the copy stands and is reported, and the call fails
-            return PairResult(copy=copy, made=made, failure=_internal(region, exc))
+        except Exception as exc:  # a bug: logged with its traceback; the copy stands, untagged
+            failure = _internal(region, exc)
+            warning = RegionFailure(region, f"tags not set: {failure.reason}", "tags")
     elif copy.id and not copy.marked:
         # Only a copy this call's own request returned is provably ours. A found copy may have been
         # made by hand, even under the name this function gives (DISPLAY_NAME_TEMPLATE={name}), and

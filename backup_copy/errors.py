@@ -11,6 +11,7 @@
         │   └── RetryTokenInvalidated  what the copy's retry token made was deleted: the copy
         │                              use case asks again under a fresh token
         └── TransientError      OCI kept failing in a way that could mend itself, and time ran out
+            └── RegionSkipped      a sweep no longer calls a region whose calls kept failing
 
 Every error carries the context an operator needs (the backup, the region, the OCI error code) as
 attributes, so the answer, the log line and the failure notice are built from the same facts.
@@ -110,3 +111,7 @@ class TransientError(OciError):
     """OCI kept failing in a way that could have mended itself, and the deadline came first."""
 
     error_class = "transient"
+
+
+class RegionSkipped(TransientError):
+    """A sweep stopped calling a region whose calls kept failing; the next sweep calls it again."""

@@ -314,13 +314,13 @@ class OciGateway:
             expect=lambda answer: _check_backup(answer.data, source.kind, copy.region, copy_id),
         )
 
-    def list_backups(
+    def iter_backups(
         self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline
-    ) -> list[Backup]:
-        """Every backup of a kind in a compartment and region (the sweep's view)."""
-        return [
-            self._source(kind, region, item) for item in self._list(kind, compartment_id, region, deadline)
-        ]
+    ) -> Iterator[Backup]:
+        """Every backup of a kind in a compartment and region, newest first, read a page at a time."""
+        for page in self._pages(kind, compartment_id, region, deadline):
+            for item in page:
+                yield self._source(kind, region, item)
 
     def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
         """Delete a backup (retention of the copies this function made)."""
@@ -407,12 +407,29 @@ class OciGateway:
     def _list(
         self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline, **filters: str
     ) -> list[Any]:
-        """Every page of a kind's list call in a compartment and region, each of the largest size."""
-        items: list[Any] = []
+        """Every item of a kind's list call in a compartment and region (a lookup's few copies)."""
+        pages = self._pages(kind, compartment_id, region, deadline, **filters)
+        return [item for page in pages for item in page]
+
+    def _pages(
+        self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline, **filters: str
+    ) -> Iterator[list[Any]]:
+        """Each page of a kind's list call in a compartment and region, newest first, of the largest size.
+
+        A page is asked for when the one before has been taken, and only then: a caller that folds
+        pages as they come holds one at a time.
+        """
         page: str | None = None
         while True:
-            # The SDK's own keyword arguments: a filter, the page size and the page token.
-            sdk_kwargs: dict[str, Any] = {**filters, "limit": LIST_PAGE_SIZE}
+            # The SDK's own keyword arguments: a filter, the page size, the order and the page token.
+            # TIMECREATED DESC is the order the SDK's list_*_backups document as the default; asked
+            # for all the same, so the newest come first whatever a service's default.
+            sdk_kwargs: dict[str, Any] = {
+                **filters,
+                "limit": LIST_PAGE_SIZE,
+                "sort_by": "TIMECREATED",
+                "sort_order": "DESC",
+            }
             if page:
                 sdk_kwargs["page"] = page
             # A listing decides whether a copy exists: a body that is not a list of backups (a `{}`
@@ -428,10 +445,12 @@ class OciGateway:
                 expect=lambda answer: _check_listing(answer.data, kind, region),
                 **sdk_kwargs,
             )
-            items.extend(response.data)
-            page = response.next_page
+            items, page = response.data, response.next_page
+            # Nothing of the answer but its items outlives the call while the caller folds them.
+            del response
+            yield items
             if not page:
-                return items
+                return
 
     def _loaded_credentials(self) -> Credentials:
         """The signer and config, loaded on first use and kept."""

@@ -135,10 +135,20 @@ class QueuedCopy:
 
 @dataclass(frozen=True)
 class SourceFailure:
-    """A failure the sweep met, and what it was about (a source backup, a copy or a compartment)."""
+    """A failure the sweep met, and what it was about (a source backup, a copy, a compartment or a region)."""
 
     subject: str
     failure: RegionFailure
+
+    @classmethod
+    def internal(
+        cls, subject: str, region: str, exc: Exception, *, during: str | None = None
+    ) -> SourceFailure:
+        """A bug met in one part of the sweep, as its entry (the caller logs the traceback)."""
+        what = f"{during}: " if during else ""
+        return cls(
+            subject, RegionFailure(region, f"{what}internal error: {type(exc).__name__}: {exc}", "error")
+        )
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from backup_copy.backups import Backup, BackupCopy, BackupKind, CopyRequest
@@ -31,10 +31,14 @@ class BackupStore(Protocol):
         """Set the source's tags and the markers (naming `deployment`) on a copy, in the copy's region."""
         ...
 
-    def list_backups(
+    def iter_backups(
         self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline
-    ) -> list[Backup]:
-        """Every backup of a kind in a compartment and region, whatever its state."""
+    ) -> Iterator[Backup]:
+        """Every backup of a kind in a compartment and region, whatever its state, newest first.
+
+        Read a page at a time as the caller goes, so no listing is ever held whole; a failure is
+        raised where the page it hit would have begun.
+        """
         ...
 
     def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:

@@ -10,6 +10,7 @@ it never deletes the newest RETENTION_KEEP nor the newest AVAILABLE copy. `choos
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,18 +18,23 @@ from datetime import datetime, timedelta
 
 from backup_copy.backups import DEPLOYMENT_TAG, GONE_STATES, MARKER_TAG, Backup, RegionFailure
 from backup_copy.deadline import Deadline
-from backup_copy.errors import Failed
+from backup_copy.errors import Failed, RegionSkipped
 from backup_copy.outcome import Expiry, KeptCopy, SourceFailure
 from backup_copy.ports import BackupStore
 
+log = logging.getLogger(__name__)
 # States a copy may be deleted in: finished, well or badly. One still being made (REQUEST_RECEIVED,
 # CREATING, or a volume group copy COMMITTED) is left alone.
 _DELETABLE_STATES = frozenset({"AVAILABLE", "FAULTY"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Original:
-    """What the sweep keeps of one original backup it listed: whose data, where, and taken when."""
+    """What the sweep keeps of one original backup it listed: whose data, where, and taken when.
+
+    One per original in the sweep's region, in the look-back window or not: slots, so that tens of
+    thousands of them stay small.
+    """
 
     volume: str
     region: str
@@ -135,9 +141,7 @@ def choose(
             kept.add(newest_available.id)
         for copy, original in group:
             taken = original.time_created
-            if copy.id in kept or copy.lifecycle_state not in _DELETABLE_STATES:
-                continue
-            if taken is None or taken >= cutoff:
+            if copy.id in kept or taken is None or not _expirable(copy, original, cutoff):
                 continue
             chosen.append(Candidate(copy, volume, (now - taken).total_seconds() / 86400))
     return chosen
@@ -160,20 +164,50 @@ def unproven(
     cutoff = now - timedelta(days=days)
     kept: list[KeptCopy] = []
     for copy in copies:
-        source_id = copy.source_backup_id
-        if not source_id or copy.lifecycle_state in GONE_STATES:
-            continue
-        original = originals.get(source_id)
-        if original is not None:
-            taken = original.time_created
-        elif _tags_refusal(copy, source_id, scope) is None:
-            taken = copy.time_created
-        else:
-            continue
-        reason = refusal(copy, originals, scope)
-        if reason is not None and taken is not None and taken < cutoff:
-            kept.append(KeptCopy(copy.region, copy.id, source_id, reason))
+        reason = _kept_reason(copy, originals, scope, cutoff)
+        if reason is not None:
+            kept.append(KeptCopy(copy.region, copy.id, str(copy.source_backup_id), reason))
     return kept
+
+
+def named_past_cutoff(
+    copy: Backup, originals: Mapping[str, Original], scope: Scope, *, days: float, now: datetime
+) -> bool:
+    """Whether `choose` may delete `copy` or `unproven` list it, whichever other copies there are.
+
+    Its rank among its volume's copies decides the rest; a copy this says no to is one they pass over
+    unless it ranks first (the sweep's listing keeps those too, and drops the others as they come).
+    """
+    if copy.lifecycle_state in GONE_STATES or not copy.source_backup_id:
+        return False
+    cutoff = now - timedelta(days=days)
+    if refusal(copy, originals, scope) is None:
+        return _expirable(copy, originals[copy.source_backup_id], cutoff)
+    return _kept_reason(copy, originals, scope, cutoff) is not None
+
+
+def _expirable(copy: Backup, original: Original, cutoff: datetime) -> bool:
+    """A proven copy retention may delete unless it ranks among those kept: done, and its data old."""
+    taken = original.time_created
+    return copy.lifecycle_state in _DELETABLE_STATES and taken is not None and taken < cutoff
+
+
+def _kept_reason(
+    copy: Backup, originals: Mapping[str, Original], scope: Scope, cutoff: datetime
+) -> str | None:
+    """Why a copy of this deployment's data past the cutoff is kept; None for any other copy."""
+    source_id = copy.source_backup_id
+    if not source_id or copy.lifecycle_state in GONE_STATES:
+        return None
+    original = originals.get(source_id)
+    if original is not None:
+        taken = original.time_created
+    elif _tags_refusal(copy, source_id, scope) is None:
+        taken = copy.time_created
+    else:
+        return None
+    reason = refusal(copy, originals, scope)
+    return reason if reason is not None and taken is not None and taken < cutoff else None
 
 
 def expire(
@@ -206,9 +240,16 @@ def expire(
             if not dry_run:
                 try:
                     store.delete_backup(copy.kind, copy.id, region, deadline)
+                except RegionSkipped:
+                    # The sweep stopped calling this region (it reports that once): the rest wait too.
+                    break
                 except Failed as exc:
                     failure = RegionFailure(region, f"delete failed: {exc.reason}", exc.error_class)
                     failures.append(SourceFailure(copy.id, failure))
+                    continue
+                except Exception as exc:  # a bug: this copy stays, the others are still deleted
+                    log.exception("unexpected error", extra={"fields": {"copy": copy.id, "region": region}})
+                    failures.append(SourceFailure.internal(copy.id, region, exc, during="delete failed"))
                     continue
             expired.append(Expiry(region, copy.id, candidate.volume, candidate.age_days, deleted=not dry_run))
     return RetentionResult(tuple(expired), tuple(failures), kept=kept)

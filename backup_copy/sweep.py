@@ -7,13 +7,13 @@ that takes what the one before returned and returns a value of its own.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from backup_copy.backups import (
-    GONE_STATES,
     IN_FLIGHT_STATES,
     LIVE_COPY_STATES,
     MARKER_TAG,
@@ -21,11 +21,11 @@ from backup_copy.backups import (
     Backup,
     BackupCopy,
     BackupKind,
-    RegionFailure,
 )
-from backup_copy.copying import copy_to, filter_reason
+from backup_copy.copying import copy_to
 from backup_copy.deadline import Deadline
-from backup_copy.errors import ConfigurationError, Failed
+from backup_copy.errors import ConfigurationError
+from backup_copy.listing import Copies, Estate, counted, list_estate, volume_key
 from backup_copy.outcome import (
     QueuedCopy,
     RpoLine,
@@ -38,23 +38,11 @@ from backup_copy.outcome import (
 from backup_copy.ports import BackupStore
 from backup_copy.retention import Original, RetentionResult, Scope, data_order, expire
 from backup_copy.settings import Settings
+from backup_copy.shares import RegionShares
 
+log = logging.getLogger(__name__)
 # Time kept back from the deadline to finish the report and publish it.
 SWEEP_RESERVE_SECONDS = 8.0
-
-# Every backup found in each destination region, copies and all.
-Copies = Mapping[str, tuple[Backup, ...]]
-
-
-@dataclass(frozen=True)
-class Estate:
-    """What the listings found: the sources in the look-back window, the destinations' backups."""
-
-    sources: tuple[Backup, ...]
-    copies: Copies
-    failures: tuple[SourceFailure, ...] = ()
-    # Every original in the source region, in the window or not, by id: whose data, taken when.
-    originals: Mapping[str, Original] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -71,21 +59,85 @@ class CatchUp:
 
 
 def run_sweep(settings: Settings, store: BackupStore, deadline: Deadline, now: datetime) -> SweepOutcome:
-    """Catch up on missed copies, apply retention, and report the RPO per source volume."""
+    """Catch up on missed copies, apply retention, and report the RPO per source volume.
+
+    Each source, destination and phase stands alone: what fails in one, even a bug, is an entry in
+    the report, and the sweep goes on to publish the report with everything done before and after.
+    """
     region = sweep_region(settings)
-    estate = list_estate(settings, store, region, deadline, now)
-    caught_up = catch_up(settings, store, estate, deadline, now)
+    # One region down must not take every other region's time: each call gets a share of it, and a
+    # region that keeps failing is skipped (shares.py). Every phase calls the store through it.
+    shares = RegionShares(store, (region, *settings.destination_regions), reserve=SWEEP_RESERVE_SECONDS)
+    skipped = shares.skipped
+    failures: list[SourceFailure] = []
+    try:
+        estate = list_estate(settings, shares, region, deadline, now, skipped=skipped)
+    except Exception as exc:  # a bug: nothing to copy or expire, but the report still goes out
+        failures.append(_bug(region, region, exc, during="listing failed"))
+        estate = Estate((), dict.fromkeys(settings.destination_regions, ()))
+    failures += estate.failures
+    try:
+        caught_up = catch_up(settings, shares, estate, deadline, now, skipped=skipped)
+    except Exception as exc:
+        failures.append(_bug(region, region, exc, during="catch-up failed"))
+        caught_up = CatchUp()
+    failures += caught_up.failures
     copies = with_made(estate.copies, caught_up.made)
-    retention = RetentionResult()
-    if settings.retention_days is not None:
-        if deadline.remaining() < SWEEP_RESERVE_SECONDS:
-            retention = RetentionResult(notes=("time ran out before retention: it runs in the next sweep",))
-        else:
-            retention = expire(
+    called = {r: found for r, found in copies.items() if r not in skipped}
+    retention = _retention(settings, shares, region, called, estate.originals, deadline=deadline, now=now)
+    failures += retention.failures
+    gone = {expiry.id for expiry in retention.expired if expiry.deleted}
+    try:
+        rpo = rpo_lines(
+            settings, copies, estate.sources, gone, now, originals=estate.originals, queued=caught_up.queued
+        )
+    except Exception as exc:
+        failures.append(_bug(region, region, exc, during="RPO report failed"))
+        rpo = ()
+    notes = ("time ran out: the backups in 'left' are copied by the next sweep",) if caught_up.left else ()
+    skips, skip_notes = shares.report()
+    failures += skips
+    report = SweepReport(
+        source_region=region,
+        examined=len(estate.sources),
+        copied=caught_up.copied,
+        failures=tuple(failures),
+        left=caught_up.left,
+        queued=caught_up.queued,
+        warnings=caught_up.warnings,
+        expired=retention.expired,
+        kept=retention.kept,
+        rpo=rpo,
+        notes=notes + skip_notes + retention.notes,
+    )
+    status, reason, error_class = verdict(settings, report)
+    return SweepOutcome(status=status, report=report, reason=reason, error_class=error_class)
+
+
+def _retention(
+    settings: Settings,
+    store: BackupStore,
+    region: str,
+    copies: Copies,
+    originals: Mapping[str, Original],
+    *,
+    deadline: Deadline,
+    now: datetime,
+) -> RetentionResult:
+    """Expire this deployment's old copies, one destination at a time: a bug in one spares the others."""
+    if settings.retention_days is None:
+        return RetentionResult()
+    if deadline.remaining() < SWEEP_RESERVE_SECONDS:
+        return RetentionResult(notes=("time ran out before retention: it runs in the next sweep",))
+    scope = Scope(settings.deployment, region, settings.sweep_compartment_ids)
+    results: list[RetentionResult] = []
+    for destination, found in copies.items():
+        try:
+            result = expire(
                 store,
-                copies,
-                estate.originals,
-                Scope(settings.deployment, region, settings.sweep_compartment_ids),
+                {destination: found},
+                originals,
+                scope,
                 days=settings.retention_days,
                 keep=settings.retention_keep,
                 dry_run=settings.dry_run,
@@ -93,25 +145,24 @@ def run_sweep(settings: Settings, store: BackupStore, deadline: Deadline, now: d
                 reserve=SWEEP_RESERVE_SECONDS,
                 now=now,
             )
-    gone = {expiry.id for expiry in retention.expired if expiry.deleted}
-    notes = ("time ran out: the backups in 'left' are copied by the next sweep",) if caught_up.left else ()
-    report = SweepReport(
-        source_region=region,
-        examined=len(estate.sources),
-        copied=caught_up.copied,
-        failures=estate.failures + caught_up.failures + retention.failures,
-        left=caught_up.left,
-        queued=caught_up.queued,
-        warnings=caught_up.warnings,
-        expired=retention.expired,
-        kept=retention.kept,
-        rpo=rpo_lines(
-            settings, copies, estate.sources, gone, now, originals=estate.originals, queued=caught_up.queued
-        ),
-        notes=notes + retention.notes,
+        except Exception as exc:
+            result = RetentionResult(
+                failures=(_bug(destination, destination, exc, during="retention failed"),)
+            )
+        results.append(result)
+    return RetentionResult(
+        expired=tuple(item for result in results for item in result.expired),
+        failures=tuple(item for result in results for item in result.failures),
+        # Time running out says so once, whichever destination it ran out in.
+        notes=tuple(dict.fromkeys(note for result in results for note in result.notes)),
+        kept=tuple(item for result in results for item in result.kept),
     )
-    status, reason, error_class = verdict(settings, report)
-    return SweepOutcome(status=status, report=report, reason=reason, error_class=error_class)
+
+
+def _bug(subject: str, region: str, exc: Exception, *, during: str | None = None) -> SourceFailure:
+    """A bug met in one part of the sweep: its traceback logged once, and its entry in the report."""
+    log.exception("unexpected error", extra={"fields": {"subject": subject, "region": region}})
+    return SourceFailure.internal(subject, region, exc, during=during)
 
 
 def sweep_region(settings: Settings) -> str:
@@ -129,39 +180,14 @@ def sweep_region(settings: Settings) -> str:
     return region
 
 
-def list_estate(
-    settings: Settings, store: BackupStore, region: str, deadline: Deadline, now: datetime
-) -> Estate:
-    """List every destination, then the sources: AVAILABLE originals in the window, oldest first."""
-    failures: list[SourceFailure] = []
-    copies = {
-        destination: _list_all(settings, store, destination, deadline, failures)
-        for destination in settings.destination_regions
-    }
-    since = now - timedelta(hours=settings.sweep_lookback_hours)
-    originals = [b for b in _list_all(settings, store, region, deadline, failures) if not b.is_copy]
-    sources = [
-        backup
-        for backup in originals
-        if backup.lifecycle_state == "AVAILABLE"
-        and not backup.is_copy
-        # A member of a volume group backup is copied with its group, never on its own.
-        and backup.volume_group_backup_id is None
-        and backup.time_created is not None
-        and backup.time_created >= since
-        and filter_reason(backup, settings) is None
-    ]
-    # Oldest first: they are the nearest to leaving the look-back window.
-    sources.sort(key=lambda backup: backup.time_created or now)
-    summary = {
-        backup.id: Original(volume_key(backup), backup.region, backup.compartment_id, backup.time_created)
-        for backup in originals
-    }
-    return Estate(tuple(sources), copies, tuple(failures), summary)
-
-
 def catch_up(
-    settings: Settings, store: BackupStore, estate: Estate, deadline: Deadline, now: datetime
+    settings: Settings,
+    store: BackupStore,
+    estate: Estate,
+    deadline: Deadline,
+    now: datetime,
+    *,
+    skipped: Container[str] = frozenset(),
 ) -> CatchUp:
     """Run the copy queue: request each missing (backup, destination) copy that OCI's limits allow now.
 
@@ -170,7 +196,8 @@ def catch_up(
     copy in flight waits; otherwise its newest backup's first missing destination is requested, and
     the rest of its pairs wait for a later sweep. Volumes go most overdue first (oldest missing
     backup), while fewer than SWEEP_MAX_COPIES_IN_FLIGHT copies are in flight. A refusal for the
-    limits queues the pair too. What time does not allow is left for the next sweep.
+    limits queues the pair too. What time does not allow is left for the next sweep; a pair with a
+    region in `skipped` (the sweep stopped calling it, and reports it once) waits for the next one.
     """
     live = _live_pairs(estate.copies)
     in_flight = _in_flight_volumes(estate)
@@ -183,7 +210,7 @@ def catch_up(
     # Most overdue volume first: the one whose oldest missing backup is oldest.
     order = sorted(missing, key=lambda v: min(s.time_created or now for s, _ in missing[v]))
 
-    run = _QueueRun(settings, store, deadline, now, estate.copies, in_flight, running)
+    run = _QueueRun(settings, store, deadline, now, estate.copies, in_flight, running, skipped)
     for volume in order:
         for source, regions in missing[volume]:
             for region in regions:
@@ -209,21 +236,33 @@ class _QueueRun:
     copies: Copies
     in_flight: defaultdict[str, int]
     running: int
+    skipped: Container[str]
     copied: list[SourceCopy] = field(default_factory=list)
     failures: list[SourceFailure] = field(default_factory=list)
     made: list[Backup] = field(default_factory=list)
     queued: list[QueuedCopy] = field(default_factory=list)
     left: list[str] = field(default_factory=list)
     warnings: list[SourceFailure] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)
 
     def pair(self, source: Backup, region: str, volume: str) -> None:
         """Request the copy of `source` to `region` if OCI's limits allow it now; else queue it."""
+        try:
+            self._pair(source, region, volume)
+        except Exception as exc:  # a bug in this pair: the others are still tried
+            self.failures.append(_bug(source.id, region, exc))
+
+    def _pair(self, source: Backup, region: str, volume: str) -> None:
+        if region in self.skipped or source.region in self.skipped:
+            return
         if self.deadline.remaining() < SWEEP_RESERVE_SECONDS:
             if source.id not in self.left:
                 self.left.append(source.id)
             return
         hold = _hold_reason(self.settings, source, self.in_flight, self.running)
         if hold is not None:
+            # A few reasons for thousands of pairs in a large backlog: one string each.
+            hold = self.reasons.setdefault(hold, hold)
             self.queued.append(QueuedCopy(source.id, region, volume, source.time_created, hold))
             return
         result = copy_to(region, source, self.settings, self.store, self.deadline, hold=False)
@@ -256,11 +295,6 @@ class _QueueRun:
         if copy.state in IN_FLIGHT_STATES:
             self.in_flight[volume] += 1
             self.running += 1
-
-
-def volume_key(backup: Backup) -> str:
-    """The volume (or volume group) a source backup was taken of; its own id when OCI names none."""
-    return backup.volume_id or backup.id
 
 
 def _live_pairs(copies: Copies) -> set[tuple[str, str]]:
@@ -431,27 +465,10 @@ def _counted(
 ) -> list[tuple[Backup, Original]]:
     """The copies the RPO report counts, each with its source: marked with it, listed, not gone."""
     return [
-        (copy, originals[source_id])
+        (copy, original)
         for copy in copies
-        if (source_id := copy.source_backup_id or "") in originals
-        and copy.freeform_tags.get(MARKER_TAG) == source_id
-        and copy.lifecycle_state not in GONE_STATES
-        and copy.id not in gone
+        if (original := counted(copy, originals)) is not None and copy.id not in gone
     ]
-
-
-def _list_all(
-    settings: Settings, store: BackupStore, region: str, deadline: Deadline, failures: list[SourceFailure]
-) -> tuple[Backup, ...]:
-    found: list[Backup] = []
-    for compartment in sorted(settings.sweep_compartment_ids):
-        for kind in BackupKind:
-            try:
-                found += store.list_backups(kind, compartment, region, deadline)
-            except Failed as exc:
-                failure = RegionFailure(region, f"listing failed: {exc.reason}", exc.error_class)
-                failures.append(SourceFailure(compartment, failure))
-    return tuple(found)
 
 
 def _complete(copies: Copies, source: Backup, settings: Settings) -> bool:

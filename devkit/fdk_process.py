@@ -119,6 +119,14 @@ class FdkProcess:
                 return int(line.split()[1]) * 1024
         raise RuntimeError("no VmHWM in /proc: not Linux?")
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the child has used so far, in seconds (Linux)."""
+        assert self._process is not None, "not started"  # noqa: S101
+        # /proc/<pid>/stat: fields 14 and 15 are utime and stime in clock ticks; the command name
+        # (field 2) is in parentheses and may hold spaces, so count from its closing one.
+        fields = Path(f"/proc/{self._process.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def logs(self) -> str:
         """What the function wrote to stdout and stderr so far."""
         self._log.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,3 +57,26 @@ def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalClou
         for name, value in {**running.principal.env, **running.trust_env}.items():
             monkeypatch.setenv(name, value)
         yield running
+
+
+class _Tracebacks(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info:
+            self.records.append(record)
+
+
+@pytest.fixture
+def tracebacks() -> Iterator[list[logging.LogRecord]]:
+    """The log records with a traceback that the function writes during the test, in order."""
+    # On the package's own logger: once configured, it no longer propagates to pytest's handlers.
+    handler = _Tracebacks()
+    logger = logging.getLogger("backup_copy")
+    logger.addHandler(handler)
+    try:
+        yield handler.records
+    finally:
+        logger.removeHandler(handler)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from backup_copy.backups import MARKER_TAG, Backup, BackupCopy, BackupKind, CopyRequest
@@ -49,6 +49,9 @@ class FakeGateway:
     # Monitoring: each post as (namespace, region, points), or the failure it meets.
     posted_metrics: list[tuple[str, str, list[MetricPoint]]] = field(default_factory=list)
     fail_metrics: Failed | None = None
+    # A bug to raise (not an OCI failure): from every call about a region or a backup id, keyed by it,
+    # or from one kind of call, keyed as `calls` records it ("tag us-ashburn-1").
+    raises: dict[str, Exception] = field(default_factory=dict)
     # How long each call takes on `clock`, by the name `calls` records it under ("copy", "delete",
     # "list-all"); nothing takes any time unless a test says so.
     clock: FakeClock = field(default_factory=FakeClock)
@@ -89,6 +92,7 @@ class FakeGateway:
     def get_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> Backup:
         """Read a backup; 404 as OCI would."""
         self.calls.append(f"get {region}")
+        self._bug(region, backup_id)
         if backup_id not in self.backups:
             raise PermanentError("not found", operation="get", region=region, http_status=404)
         return self.backups[backup_id]
@@ -96,6 +100,7 @@ class FakeGateway:
     def find_copies(self, source: Backup, region: str, deadline: Deadline) -> list[BackupCopy]:
         """Copies of a source in a region: backups stored there naming it, then the ones it requested."""
         self.calls.append(f"list {region}")
+        self._bug(region, source.id, f"list {region}")
         stored = [
             BackupCopy(
                 region=region,
@@ -115,6 +120,7 @@ class FakeGateway:
         self.calls.append(f"copy {region}")
         self._spend("copy")
         self.copy_requests.append((source.id, request))
+        self._bug(region, source.id, f"copy {region}")
         if region in self.fail_copy_to:
             raise self.fail_copy_to[region]
         copy = BackupCopy(
@@ -130,6 +136,7 @@ class FakeGateway:
     def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline, *, deployment: str) -> None:
         """Tag a copy, or fail as configured."""
         self.calls.append(f"tag {copy.region}")
+        self._bug(copy.region, f"tag {copy.region}")
         if self.fail_tag is not None:
             raise self.fail_tag
         freeform, defined = source.copy_tags(deployment)
@@ -139,24 +146,28 @@ class FakeGateway:
             replace(c, marked=True) if c.id == copy.id else c for c in self.copies.get(key, [])
         ]
 
-    def list_backups(
+    def iter_backups(
         self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline
-    ) -> list[Backup]:
+    ) -> Iterator[Backup]:
         """The backups held in a region and compartment (the sweep's listing), or fail as configured."""
         self.calls.append(f"list-all {region}")
         self._spend("list-all")
+        self._bug(region, f"list-all {region}")
         if region in self.fail_list_in:
             raise self.fail_list_in[region]
-        return [
-            b
-            for b in self.backups.values()
-            if b.region == region and b.kind is kind and b.compartment_id == compartment_id
-        ]
+        return iter(
+            [
+                b
+                for b in self.backups.values()
+                if b.region == region and b.kind is kind and b.compartment_id == compartment_id
+            ]
+        )
 
     def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
         """Forget a backup, or fail as configured."""
         self.calls.append(f"delete {region}")
         self._spend("delete")
+        self._bug(region, backup_id, f"delete {region}")
         if backup_id in self.fail_delete:
             raise self.fail_delete[backup_id]
         self.deleted.append((region, backup_id))
@@ -178,6 +189,11 @@ class FakeGateway:
         if self.fail_metrics is not None:
             raise self.fail_metrics
         self.posted_metrics.append((namespace, region, list(points)))
+
+    def _bug(self, *keys: str) -> None:
+        for key in keys:
+            if key in self.raises:
+                raise self.raises[key]
 
     def _spend(self, operation: str) -> None:
         self.clock.advance(self.takes.get(operation, 0.0))

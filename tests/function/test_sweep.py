@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,17 +22,22 @@ from backup_copy.backups import (
 )
 from backup_copy.deadline import Deadline
 from backup_copy.handler import handle
+from backup_copy.metrics import MetricPoint
+from backup_copy.oci_gateway import OciGateway, RetryPolicy
 from backup_copy.ports import Gateway
-from backup_copy.runtime import Runtimes
+from backup_copy.runtime import Runtimes, oci_gateway
 from backup_copy.settings import load_settings
 from backup_copy.sweep import SWEEP_RESERVE_SECONDS, run_sweep
 from devkit.fdk_process import FdkProcess
 from devkit.local import LocalCloud
-from devkit.standin import make_ocid
+from devkit.standin import Fault, Garbage, RouteName, make_ocid
 from tests.events import event_bytes, event_json
+from tests.fakes import FakeClock
 
 HOME, AWAY = "us-phoenix-1", "us-ashburn-1"
 SWEEP = b'{"action": "sweep"}'
+# Every Block Storage call a destination is sent.
+ROUTES: tuple[RouteName, ...] = ("get", "list", "update", "delete")
 
 
 @dataclass(frozen=True)
@@ -250,10 +257,10 @@ class SlowDeletes:
     def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline, *, deployment: str) -> None:
         self.gateway.tag_copy(source, copy, deadline, deployment=deployment)
 
-    def list_backups(
+    def iter_backups(
         self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline
-    ) -> list[Backup]:
-        return self.gateway.list_backups(kind, compartment_id, region, deadline)
+    ) -> Iterator[Backup]:
+        return self.gateway.iter_backups(kind, compartment_id, region, deadline)
 
     def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
         self.gateway.delete_backup(kind, backup_id, region, deadline)
@@ -413,3 +420,120 @@ def test_two_deployments_copying_into_one_destination_each_delete_only_their_own
     [new_p], [new_f] = live_copies_of(cloud, p_new), live_copies_of(cloud, f_new)
     assert new_p.freeform_tags[DEPLOYMENT_TAG] == phoenix_name
     assert new_f.freeform_tags[DEPLOYMENT_TAG] == frankfurt_name
+
+
+class Buggy:
+    """The real gateway with a bug: lookups in `lookups_in` raise KeyError, and so does every delete."""
+
+    def __init__(self, gateway: Gateway, lookups_in: str) -> None:
+        self.gateway, self.lookups_in = gateway, lookups_in
+
+    def get_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> Backup:
+        return self.gateway.get_backup(kind, backup_id, region, deadline)
+
+    def find_copies(self, source: Backup, region: str, deadline: Deadline) -> list[BackupCopy]:
+        if region == self.lookups_in:
+            raise KeyError(source.id)
+        return self.gateway.find_copies(source, region, deadline)
+
+    def request_copy(self, source: Backup, request: CopyRequest, deadline: Deadline) -> BackupCopy:
+        return self.gateway.request_copy(source, request, deadline)
+
+    def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline, *, deployment: str) -> None:
+        self.gateway.tag_copy(source, copy, deadline, deployment=deployment)
+
+    def iter_backups(
+        self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline
+    ) -> Iterator[Backup]:
+        return self.gateway.iter_backups(kind, compartment_id, region, deadline)
+
+    def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
+        raise KeyError(backup_id)
+
+    def publish(self, topic_id: str, title: str, body: str, deadline: Deadline) -> str:
+        return self.gateway.publish(topic_id, title, body, deadline)
+
+    def post_metrics(
+        self, namespace: str, points: Sequence[MetricPoint], region: str, deadline: Deadline
+    ) -> None:
+        self.gateway.post_metrics(namespace, points, region, deadline)
+
+
+def test_bugs_in_one_destination_and_in_retention_never_stop_the_other_copy_nor_the_report(
+    sweeping: LocalCloud, config_env: pytest.MonkeyPatch, tracebacks: list[logging.LogRecord]
+) -> None:
+    far = "eu-frankfurt-1"
+    config_env.setenv("DESTINATION_REGIONS", f"{AWAY},{far}")
+    estate = seed_estate(sweeping)
+    runtimes = Runtimes(gateway=lambda template: Buggy(oci_gateway(template), lookups_in=AWAY))
+    answer = handle(SWEEP, deadline=Deadline.after(60), runtimes=runtimes)
+    body = json.loads(answer.body)
+
+    assert (answer.status_code, body["status"]) == (502, "failed")
+    report = body["sweep"]
+    # Every source of the window copied to Frankfurt, though each lookup in Ashburn met a bug.
+    made = {c["source"]: c["id"] for c in report["copied"] if c["region"] == far}
+    assert sorted(made) == sorted([estate.missed, estate.refaulted, estate.done])
+    assert {sweeping.standin.backup(i).source_backup_id for i in made.values()} == set(made)
+    failures = {(f["source"], f["region"], f["reason"]) for f in report["failures"]}
+    # Ashburn lacked copies of two of them (the third has one already).
+    assert failures == {
+        (s, AWAY, f"internal error: KeyError: '{s}'") for s in (estate.missed, estate.refaulted)
+    } | {(i, AWAY, f"delete failed: internal error: KeyError: '{i}'") for i in estate.expired}
+    assert len(tracebacks) == len(failures)
+    # The report went out, the copies made before the bugs in it.
+    [notice] = sweeping.standin.messages(sweeping.topic_id)
+    assert sorted(json.loads(notice.body)["newBackupIds"]) == sorted(made.values())
+
+
+DOWN = [
+    pytest.param(
+        [Fault(route, 503, "ServiceUnavailable", region=AWAY, count=100_000) for route in ROUTES], id="503"
+    ),
+    pytest.param([Garbage(route, b"{}", region=AWAY, count=100_000) for route in ROUTES], id="garbage"),
+]
+
+
+@pytest.mark.parametrize("outage", DOWN)
+def test_a_destination_that_is_down_is_skipped_and_the_healthy_one_gets_its_copies(
+    sweeping: LocalCloud, config_env: pytest.MonkeyPatch, outage: list[Fault | Garbage]
+) -> None:
+    far, compartment = "eu-frankfurt-1", sweeping.principal.compartment_id
+    config_env.setenv("DESTINATION_REGIONS", f"{AWAY},{far}")
+    missed = [
+        sweeping.standin.seed_backup(
+            kind="boot",
+            region=HOME,
+            compartment_id=compartment,
+            display_name=f"web-{number:02d} daily",
+            parent_id=make_ocid("bootvolume", HOME),
+            time_created=ago(hours=2),
+        )
+        for number in range(5)
+    ]
+    sweeping.standin.script_faults(outage)
+    # Retries pause on a clock the test owns: the outage costs what it would, and no test time.
+    clock = FakeClock()
+    retry = RetryPolicy(sleep=clock.advance, jitter=lambda: 0.5)
+    runtimes = Runtimes(gateway=lambda template: OciGateway(endpoint_template=template, retry=retry))
+    deadline = Deadline(expires_at=60.0, clock=clock)
+
+    answer = handle(SWEEP, deadline=deadline, runtimes=runtimes)
+
+    body = json.loads(answer.body)
+    report = body["sweep"]
+    assert sorted(c["source"] for c in report["copied"] if c["region"] == far) == sorted(missed)
+    assert [c for c in report["copied"] if c["region"] == AWAY] == []
+    for source in missed:
+        assert [b.region for b in sweeping.standin.backups(far) if b.source_backup_id == source] == [far]
+    [skipped] = [f for f in report["failures"] if f["source"] == AWAY]
+    assert skipped["reason"].startswith("skipped for the rest of this sweep after 2 calls in a row failed: ")
+    assert any(
+        note.startswith(f"{AWAY} skipped for the rest of this sweep after ") for note in report["notes"]
+    )
+    assert (answer.status_code, body["status"]) == (502, "failed")
+    # Two calls to Ashburn (its first two listings) took their share of the time, and no more.
+    assert {r.route for r in sweeping.standin.requests if r.region == AWAY} == {"list"}
+    assert deadline.remaining() > SWEEP_RESERVE_SECONDS
+    [notice] = sweeping.standin.messages(sweeping.topic_id)
+    assert sorted(json.loads(notice.body)["newBackupIds"]) == sorted(c["id"] for c in report["copied"])

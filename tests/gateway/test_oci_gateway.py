@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import oci
@@ -446,7 +446,9 @@ def test_a_listing_of_many_backups_asks_for_the_largest_page_and_sees_every_back
     seeded = {seed(cloud) for _ in range(250)}
     gateway = gateway_for(cloud)
 
-    listed = gateway.list_backups(BackupKind.BOOT, cloud.principal.compartment_id, HOME, Deadline.after(30))
+    listed = list(
+        gateway.iter_backups(BackupKind.BOOT, cloud.principal.compartment_id, HOME, Deadline.after(30))
+    )
 
     assert {b.id for b in listed} == seeded
     [request] = cloud.standin.requests
@@ -457,13 +459,36 @@ def test_a_listing_longer_than_the_largest_page_is_read_page_by_page(cloud: Loca
     seeded = {seed(cloud) for _ in range(MAX_PAGE_SIZE + 50)}
     gateway = gateway_for(cloud)
 
-    listed = gateway.list_backups(BackupKind.BOOT, cloud.principal.compartment_id, HOME, Deadline.after(30))
+    listed = list(
+        gateway.iter_backups(BackupKind.BOOT, cloud.principal.compartment_id, HOME, Deadline.after(30))
+    )
 
     assert len(listed) == len(seeded)
     assert {b.id for b in listed} == seeded
     lists = [r for r in cloud.standin.requests if r.route == "list"]
     assert [r.query["limit"] for r in lists] == [[str(MAX_PAGE_SIZE)]] * 2
     assert ["page" in r.query for r in lists] == [False, True]
+
+
+def test_a_listing_comes_newest_first_and_each_page_is_asked_for_only_when_the_one_before_is_read(
+    cloud: LocalCloud,
+) -> None:
+    now = datetime.now(UTC)
+    seeded = [
+        seed(cloud, time_created=now - timedelta(minutes=minutes)) for minutes in range(MAX_PAGE_SIZE + 5)
+    ]
+    gateway = gateway_for(cloud)
+
+    listing = gateway.iter_backups(BackupKind.BOOT, cloud.principal.compartment_id, HOME, Deadline.after(30))
+    first = [next(listing) for _ in range(MAX_PAGE_SIZE)]
+    asked_before_the_second_page = len(cloud.standin.requests)
+    rest = list(listing)
+
+    assert [b.id for b in first + rest] == seeded
+    assert asked_before_the_second_page == 1
+    first_page, second_page = cloud.standin.requests
+    assert (first_page.query["sortBy"], first_page.query["sortOrder"]) == (["TIMECREATED"], ["DESC"])
+    assert (second_page.query["sortBy"], second_page.query["sortOrder"]) == (["TIMECREATED"], ["DESC"])
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))

@@ -1,5 +1,7 @@
 """Reading, listing, updating and deleting backups through the SDK."""
 
+from datetime import UTC, datetime, timedelta
+
 import oci
 import pytest
 
@@ -103,6 +105,32 @@ def test_sorting_by_display_name_is_case_sensitive(
     found = make_client().list_boot_volume_backups(principal.compartment_id, sort_by="DISPLAYNAME")
 
     assert [b.display_name for b in found.data] == ["Alpha", "Beta", "alpha", "beta"]
+
+
+@pytest.mark.parametrize(("order", "newest_first"), [(None, True), ("DESC", True), ("ASC", False)])
+def test_sorting_by_time_created_holds_across_pages(
+    make_client: ClientFactory,
+    seed: SeedFactory,
+    principal: ResourcePrincipal,
+    order: str | None,
+    newest_first: bool,
+) -> None:
+    # The SDK's list_*_backups docs: "Default order for TIMECREATED is descending."
+    now = datetime.now(UTC)
+    seeded = [seed(time_created=now - timedelta(hours=hours)) for hours in (5, 1, 9, 3, 7)]
+    client = make_client()
+    sorting = {"sort_order": order} if order else {}
+
+    first = client.list_boot_volume_backups(
+        principal.compartment_id, sort_by="TIMECREATED", limit=3, **sorting
+    )
+    rest = client.list_boot_volume_backups(
+        principal.compartment_id, sort_by="TIMECREATED", limit=3, page=first.next_page, **sorting
+    )
+
+    by_age = [seeded[i] for i in (1, 3, 0, 4, 2)]
+    assert [b.id for b in first.data + rest.data] == (by_age if newest_first else by_age[::-1])
+    assert rest.next_page is None
 
 
 def test_a_locked_backup_is_not_deleted(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 import pytest
@@ -438,3 +439,29 @@ def test_dry_run_tags_nothing(config: Config, store: FakeGateway) -> None:
     config["DRY_RUN"] = "1"
     copy_event(boot_event(), load_settings(config), store, deadline())
     assert not [call for call in store.calls if call.startswith(("copy", "tag"))]
+
+
+def test_a_bug_in_one_destination_fails_that_destination_alone_and_is_logged_once(
+    config: Config, store: FakeGateway, tracebacks: list[logging.LogRecord]
+) -> None:
+    store.raises["us-ashburn-1"] = RuntimeError("the fake's bug")
+    outcome = copy_event(volume_event(), load_settings(config), store, deadline())
+    assert outcome.status is Status.FAILED
+    assert [c.region for c in outcome.new_copies] == ["eu-frankfurt-1"]
+    assert [(f.region, f.reason, f.error_class) for f in outcome.failures] == [
+        ("us-ashburn-1", "internal error: RuntimeError: the fake's bug", "error")
+    ]
+    assert [record.exc_info[1] for record in tracebacks if record.exc_info] == [store.raises["us-ashburn-1"]]
+
+
+def test_a_bug_tagging_a_copy_is_a_warning_and_the_copy_stands(
+    config: Config, store: FakeGateway, tracebacks: list[logging.LogRecord]
+) -> None:
+    store.raises["tag us-ashburn-1"] = KeyError("freeform")
+    outcome = copy_event(volume_event(), load_settings(config), store, deadline())
+    assert outcome.status is Status.COPIED
+    assert [c.region for c in outcome.new_copies] == ["us-ashburn-1", "eu-frankfurt-1"]
+    assert [(w.region, w.reason, w.error_class) for w in outcome.warnings] == [
+        ("us-ashburn-1", "tags not set: internal error: KeyError: 'freeform'", "tags")
+    ]
+    assert len(tracebacks) == 1

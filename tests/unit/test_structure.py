@@ -84,6 +84,8 @@ def test_imports_run_from_the_entry_to_the_ports_never_back() -> None:
         "backup_copy.oci_gateway",
         "backup_copy.copying",
         "backup_copy.sweep",
+        "backup_copy.listing",
+        "backup_copy.shares",
         "backup_copy.retention",
         "backup_copy.notice",
         "backup_copy.wire",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence, Set
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from backup_copy.backups import (
 )
 from backup_copy.deadline import Deadline
 from backup_copy.errors import ConfigurationError, PermanentError, TransientError
+from backup_copy.listing import list_estate
 from backup_copy.notice import sweep_title
 from backup_copy.outcome import Expiry, KeptCopy, RpoLine, SourceCopy, SourceFailure, Status, SweepReport
 from backup_copy.retention import Original
@@ -26,7 +28,6 @@ from backup_copy.settings import Settings, load_settings
 from backup_copy.sweep import (
     SWEEP_RESERVE_SECONDS,
     catch_up,
-    list_estate,
     rpo_lines,
     run_sweep,
     sweep_region,
@@ -225,16 +226,19 @@ def test_the_sources_are_only_available_originals_in_the_window_that_pass_the_fi
     assert estate.failures == ()
 
 
-def test_the_sources_come_oldest_first_and_the_destinations_backups_all_of_them() -> None:
+def test_the_sources_come_oldest_first_and_of_the_destinations_the_copies_a_phase_reads() -> None:
     newest, middle, oldest = source("newest", hours=1), source("middle", hours=5), source("oldest", hours=20)
-    in_away = (copy_of(oldest), copy_of(middle, state="FAULTY"), copy_of("someone", marked=False))
-    in_far = (copy_of(oldest, region=FAR), copy_of("gone", region=FAR, state="TERMINATED"))
-    gateway = store(newest, middle, oldest, *in_away, *in_far)
+    read_away = (copy_of(oldest), copy_of(middle, state="FAULTY"))
+    read_far = (copy_of(oldest, region=FAR),)
+    # A recent copy of a backup the sweep did not list, made by hand, and a deleted copy: no phase
+    # reads them, so the listing drops them as they come.
+    passed_over = (copy_of("someone", marked=False), copy_of("gone", region=FAR, state="TERMINATED"))
+    gateway = store(newest, middle, oldest, *read_away, *read_far, *passed_over)
     estate = list_estate(settings(DESTINATION_REGIONS=f"{AWAY},{FAR}"), gateway, HOME, plenty(gateway), NOW)
     assert [s.id for s in estate.sources] == ["oldest", "middle", "newest"]
     assert {region: {b.id for b in found} for region, found in estate.copies.items()} == {
-        AWAY: {b.id for b in in_away},
-        FAR: {b.id for b in in_far},
+        AWAY: {b.id for b in read_away},
+        FAR: {b.id for b in read_far},
     }
     assert estate.failures == ()
 
@@ -249,7 +253,9 @@ def test_the_sources_come_oldest_first_and_the_destinations_backups_all_of_them(
 def test_a_listing_that_fails_is_a_failure_entry_not_an_exception(
     failing: str, sources: set[str], in_away: set[str]
 ) -> None:
-    gateway = store(source("it"), copy_of("old"))
+    # "old" is this deployment's copy, past RETENTION_DAYS, of a backup no longer listed: retention
+    # lists it as kept, so the estate holds it when the destination's listing works.
+    gateway = store(source("it"), copy_of("old", hours=24 * 40))
     gateway.fail_list_in[failing] = TransientError("OCI kept answering 503", operation="list", region=failing)
     estate = list_estate(settings(), gateway, HOME, plenty(gateway), NOW)
     assert {s.id for s in estate.sources} == sources
@@ -817,3 +823,87 @@ def test_a_sweep_that_makes_a_volumes_first_copy_does_not_flag_it_past_rpo() -> 
         None,
     )
     assert sweep_title(outcome.report, dry_run=False) == f"Backup sweep of {HOME}: copied 1, RPO met"
+
+
+# --- isolation: a bug in one source, destination or phase ------------------------------------
+
+
+def internal(failures: Sequence[SourceFailure]) -> list[tuple[str, str, str]]:
+    """The failure entries that report a bug, as (subject, region, reason)."""
+    return [
+        (f.subject, f.failure.region, f.failure.reason) for f in failures if f.failure.error_class == "error"
+    ]
+
+
+def test_a_bug_in_one_destination_never_stops_the_others_copies(tracebacks: list[logging.LogRecord]) -> None:
+    gateway = store(source("s1", kind=BackupKind.VOLUME), source("s2", kind=BackupKind.VOLUME))
+    gateway.raises[FAR] = RuntimeError("the fake's bug")
+    outcome = run_sweep(settings(DESTINATION_REGIONS=f"{AWAY},{FAR}"), gateway, plenty(gateway), NOW)
+    assert outcome.report is not None
+    assert sorted((c.source, c.copy.region) for c in outcome.report.copied) == [("s1", AWAY), ("s2", AWAY)]
+    bug = "internal error: RuntimeError: the fake's bug"
+    # Each listing of FAR (one per kind of backup), then each pair.
+    assert internal(outcome.report.failures) == [
+        *[(COMPARTMENT, FAR, f"listing failed: {bug}")] * len(BackupKind),
+        ("s1", FAR, bug),
+        ("s2", FAR, bug),
+    ]
+    # Each bug's traceback logged once, with the failure it became.
+    assert len(tracebacks) == len(BackupKind) + 2
+    assert (outcome.status, outcome.error_class) == (Status.FAILED, "error")
+
+
+def test_a_bug_about_one_source_fails_that_source_alone() -> None:
+    gateway = store(source("s1", kind=BackupKind.VOLUME), source("s2", kind=BackupKind.VOLUME))
+    gateway.raises["s1"] = KeyError("s1")
+    outcome = run_sweep(settings(DESTINATION_REGIONS=f"{AWAY},{FAR}"), gateway, plenty(gateway), NOW)
+    assert outcome.report is not None
+    assert sorted((c.source, c.copy.region) for c in outcome.report.copied) == [("s2", FAR), ("s2", AWAY)]
+    assert internal(outcome.report.failures) == [
+        ("s1", AWAY, "internal error: KeyError: 's1'"),
+        ("s1", FAR, "internal error: KeyError: 's1'"),
+    ]
+
+
+def test_a_bug_deleting_in_one_destination_spares_the_others_deletes_and_the_copies_made() -> None:
+    gateway = seed_estate()
+    days = 24.0
+    old, older = (
+        source("old", hours=40 * days, volume="vol-f"),
+        source("older", hours=41 * days, volume="vol-f"),
+    )
+    for backup in (
+        old,
+        older,
+        copy_of(old, region=FAR, hours=40 * days),
+        copy_of(older, region=FAR, hours=41 * days),
+    ):
+        gateway.add_backup(backup)
+    gateway.raises[f"delete {AWAY}"] = RuntimeError("the fake's bug")
+    outcome = run_sweep(settings(DESTINATION_REGIONS=f"{AWAY},{FAR}"), gateway, plenty(gateway), NOW)
+    assert outcome.report is not None
+    assert gateway.deleted == [(FAR, f"older-copy-in-{FAR}")]
+    assert sorted(c.source for c in outcome.report.copied if c.copy.region == AWAY) == ["missed", "refaulted"]
+    assert sorted(internal(outcome.report.failures)) == [
+        (name, AWAY, "delete failed: internal error: RuntimeError: the fake's bug")
+        for name in ("expired-35", "expired-40")
+    ]
+
+
+def test_a_bug_in_a_phase_is_a_failure_entry_and_the_report_keeps_what_was_done(
+    monkeypatch: pytest.MonkeyPatch, tracebacks: list[logging.LogRecord]
+) -> None:
+    def broken(*args: object, **kwargs: object) -> tuple[RpoLine, ...]:
+        raise ZeroDivisionError("the report's bug")
+
+    monkeypatch.setattr("backup_copy.sweep.rpo_lines", broken)
+    gateway = seed_estate()
+    outcome = run_sweep(settings(), gateway, plenty(gateway), NOW)
+    assert outcome.report is not None
+    assert sorted(c.source for c in outcome.report.copied) == ["missed", "refaulted"]
+    assert len(outcome.report.expired) == 2
+    assert outcome.report.rpo == ()
+    assert internal(outcome.report.failures) == [
+        (HOME, HOME, "RPO report failed: internal error: ZeroDivisionError: the report's bug")
+    ]
+    assert len(tracebacks) == 1
