@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import oci
 from oci.circuit_breaker import NoCircuitBreakerStrategy
@@ -778,21 +778,21 @@ def _attempt_timeout(client: Any, timeout: tuple[float, float]) -> Iterator[None
 
 def _still_not_found(error: PermanentError) -> PermanentError:
     """The error to raise when a 404 retried for eventual consistency persists."""
-    return PermanentError(
-        f"{error.reason} (still not found after {error.attempts} attempts)",
-        operation=error.operation,
-        region=error.region,
-        http_status=error.http_status,
-        code=error.code,
-        opc_request_id=error.opc_request_id,
-        attempts=error.attempts,
-    )
+    return _restated(error, PermanentError, f"still not found after {error.attempts} attempts")
 
 
 def _out_of_time(error: OciError) -> TransientError:
     """The error to raise when `error` could have mended but the deadline leaves no room for a retry."""
-    return TransientError(
-        f"{error.reason} (gave up after {error.attempts} attempt(s), as time ran out)",
+    return _restated(error, TransientError, f"gave up after {error.attempts} attempt(s), as time ran out")
+
+
+_Restated = TypeVar("_Restated", bound=OciError)
+
+
+def _restated(error: OciError, kind: type[_Restated], why: str) -> _Restated:
+    """`error`'s facts as a `kind`, its reason followed by why it ends here: complete when raised."""
+    return kind(
+        f"{error.reason} ({why})",
         operation=error.operation,
         region=error.region,
         http_status=error.http_status,

@@ -471,13 +471,6 @@ def _counted(
     ]
 
 
-def _complete(copies: Copies, source: Backup, settings: Settings) -> bool:
-    return all(
-        any(c.source_backup_id == source.id and c.lifecycle_state in LIVE_COPY_STATES for c in copies[region])
-        for region in settings.destination_regions
-    )
-
-
 def _as_listed(source: Backup, copy: BackupCopy, now: datetime, *, by: str | None) -> Backup:
     """A copy the listing missed, as the next listing would show it (for retention and the report).
 
