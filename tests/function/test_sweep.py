@@ -239,11 +239,11 @@ def test_a_sweep_through_the_fdk_as_a_scheduled_invoke_would_send_it(cloud: Loca
     assert body["sweep"]["expired"] == []  # RETENTION_DAYS unset: nothing is ever deleted
 
 
-class SlowDeletes:
-    """The real gateway, with each delete taking `seconds` on a clock the test controls."""
+class Passthrough:
+    """The real gateway, every call passed on: subclasses change the one they are about."""
 
-    def __init__(self, gateway: Gateway, clock: list[float], seconds: float) -> None:
-        self.gateway, self.clock, self.seconds = gateway, clock, seconds
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
 
     def get_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> Backup:
         return self.gateway.get_backup(kind, backup_id, region, deadline)
@@ -261,6 +261,25 @@ class SlowDeletes:
         self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline
     ) -> Iterator[Backup]:
         return self.gateway.iter_backups(kind, compartment_id, region, deadline)
+
+    def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
+        self.gateway.delete_backup(kind, backup_id, region, deadline)
+
+    def publish(self, topic_id: str, title: str, body: str, deadline: Deadline) -> str:
+        return self.gateway.publish(topic_id, title, body, deadline)
+
+    def post_metrics(
+        self, namespace: str, points: Sequence[MetricPoint], region: str, deadline: Deadline
+    ) -> None:
+        self.gateway.post_metrics(namespace, points, region, deadline)
+
+
+class SlowDeletes(Passthrough):
+    """The real gateway, with each delete taking `seconds` on a clock the test controls."""
+
+    def __init__(self, gateway: Gateway, clock: list[float], seconds: float) -> None:
+        super().__init__(gateway)
+        self.clock, self.seconds = clock, seconds
 
     def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
         self.gateway.delete_backup(kind, backup_id, region, deadline)
@@ -422,41 +441,20 @@ def test_two_deployments_copying_into_one_destination_each_delete_only_their_own
     assert new_f.freeform_tags[DEPLOYMENT_TAG] == frankfurt_name
 
 
-class Buggy:
+class Buggy(Passthrough):
     """The real gateway with a bug: lookups in `lookups_in` raise KeyError, and so does every delete."""
 
     def __init__(self, gateway: Gateway, lookups_in: str) -> None:
-        self.gateway, self.lookups_in = gateway, lookups_in
-
-    def get_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> Backup:
-        return self.gateway.get_backup(kind, backup_id, region, deadline)
+        super().__init__(gateway)
+        self.lookups_in = lookups_in
 
     def find_copies(self, source: Backup, region: str, deadline: Deadline) -> list[BackupCopy]:
         if region == self.lookups_in:
             raise KeyError(source.id)
         return self.gateway.find_copies(source, region, deadline)
 
-    def request_copy(self, source: Backup, request: CopyRequest, deadline: Deadline) -> BackupCopy:
-        return self.gateway.request_copy(source, request, deadline)
-
-    def tag_copy(self, source: Backup, copy: BackupCopy, deadline: Deadline, *, deployment: str) -> None:
-        self.gateway.tag_copy(source, copy, deadline, deployment=deployment)
-
-    def iter_backups(
-        self, kind: BackupKind, compartment_id: str, region: str, deadline: Deadline
-    ) -> Iterator[Backup]:
-        return self.gateway.iter_backups(kind, compartment_id, region, deadline)
-
     def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
         raise KeyError(backup_id)
-
-    def publish(self, topic_id: str, title: str, body: str, deadline: Deadline) -> str:
-        return self.gateway.publish(topic_id, title, body, deadline)
-
-    def post_metrics(
-        self, namespace: str, points: Sequence[MetricPoint], region: str, deadline: Deadline
-    ) -> None:
-        self.gateway.post_metrics(namespace, points, region, deadline)
 
 
 def test_bugs_in_one_destination_and_in_retention_never_stop_the_other_copy_nor_the_report(
