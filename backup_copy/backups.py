@@ -40,12 +40,13 @@ _LABELS = {
 
 # COMMITTED is a volume group backup's state between CREATING and AVAILABLE (the SDK's
 # VolumeGroupBackup lifecycle states): the group backup is still being made.
-# A copy in one of these states exists or is on its way: a second one would be a duplicate.
-LIVE_COPY_STATES = frozenset({"REQUEST_RECEIVED", "CREATING", "COMMITTED", "AVAILABLE"})
-# A source in one of these may still become AVAILABLE: worth a redelivery, not a verdict.
-PENDING_SOURCE_STATES = frozenset({"REQUEST_RECEIVED", "CREATING", "COMMITTED"})
-# A copy being made: OCI's copy limits count these.
+# A backup being made (COMMITTED: a volume group backup's state between CREATING and AVAILABLE).
+# OCI's copy limits count copies in these.
 IN_FLIGHT_STATES = frozenset({"REQUEST_RECEIVED", "CREATING", "COMMITTED"})
+# A copy in one of these states exists or is on its way: a second one would be a duplicate.
+LIVE_COPY_STATES = IN_FLIGHT_STATES | {"AVAILABLE"}
+# A source in one of these may still become AVAILABLE: worth a redelivery, not a verdict.
+PENDING_SOURCE_STATES = IN_FLIGHT_STATES
 # The state this function reports for a destination waiting on OCI's copy limits (never OCI's own).
 QUEUED = "QUEUED"
 # Deleted, or on its way out.

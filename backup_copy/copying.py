@@ -239,13 +239,13 @@ def copy_to_destinations(
 
 
 def copy_to(
-    region: str, source: Backup, settings: Settings, store: BackupStore, deadline: Deadline, *, hold: bool
+    region: str, source: Backup, settings: Settings, store: BackupStore, deadline: Deadline
 ) -> PairResult:
-    """Give one destination a live, tagged copy of `source`; `hold`: queue it rather than request one."""
+    """Give one destination a live, tagged copy of `source` (the sweep, which decides the limits itself)."""
     settled: tuple[BackupCopy, bool] | BaseException
     try:
         found = store.find_copies(source, region, deadline)
-        settled = _settle(region, found, source, settings, store, deadline=deadline, hold=hold)
+        settled = _settle(region, found, source, settings, store, deadline=deadline, hold=False)
     except (CopyLimited, Failed) as exc:
         settled = exc
     return _finish(region, source, settled, settings, store, deadline=deadline)
@@ -269,7 +269,7 @@ def _finish(
             f"OCI copies one backup per boot volume at a time from {source.region}, and a copy of this "
             f"volume is in flight: the sweep copies to {region} once it has finished"
         )
-        return PairResult(copy=copy, waiting=RegionFailure(region, reason, "copy_limit"))
+        return PairResult(copy=copy, waiting=RegionFailure(region, reason, CopyLimited.error_class))
     warning = None
     if made and copy.id and not settings.dry_run:
         # Tags are worth a warning, never a second copy: the copy stands whatever happens here.

@@ -16,7 +16,7 @@ from backup_copy.notice import build_notice, should_notify
 from backup_copy.outcome import CopyOutcome, Outcome, SourceFailure, Status, SweepOutcome
 from backup_copy.runtime import Runtimes
 from backup_copy.settings import Problem
-from backup_copy.wire import MAX_ANSWER_BYTES, answer, copy_json, fit, fit_json, report_json
+from backup_copy.wire import MAX_ANSWER_BYTES, answer, copies_of, copy_json, fit, fit_json, report_json
 
 log = logging.getLogger(__name__)
 MAX_ECHOED_ID = 128
@@ -187,7 +187,7 @@ def _as_failure(exc: Exception) -> BackupCopyError:
 
 
 def _log_outcome(outcome: Outcome) -> None:
-    copies = outcome.copies if isinstance(outcome, CopyOutcome) else outcome.new_copies
+    copies = copies_of(outcome)
     fields: dict[str, object] = {
         "status": outcome.status.value,
         "newBackupIds": new_backup_ids(outcome.new_copies),

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import oci
 from oci.circuit_breaker import NoCircuitBreakerStrategy
@@ -57,8 +57,10 @@ from backup_copy.errors import (
     TransientError,
 )
 from backup_copy.events import printable
-from backup_copy.metrics import MetricPoint
 from backup_copy.ocids import parse_ocid
+
+if TYPE_CHECKING:
+    from backup_copy.metrics import MetricPoint
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +235,7 @@ class OciGateway:
         """Read a backup in its own region."""
         api = _APIS[kind]
         data = self._call(
-            "iaas",
+            BLOCK_STORAGE,
             "get",
             region,
             deadline,
@@ -272,7 +274,7 @@ class OciGateway:
         # The answer is the new backup, in the destination: anything else (a `{}` from a proxy) is no
         # proof of a copy, so it fails the attempt rather than passing for one.
         response = self._call(
-            "iaas",
+            BLOCK_STORAGE,
             "copy",
             source.region,
             deadline,
@@ -306,7 +308,7 @@ class OciGateway:
         freeform, defined = source.copy_tags(deployment)
         copy_id = copy.id
         self._call(
-            "iaas",
+            BLOCK_STORAGE,
             "tag",
             copy.region,
             deadline,
@@ -328,7 +330,7 @@ class OciGateway:
 
     def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
         """Delete a backup (retention of the copies this function made)."""
-        self._call("iaas", "delete", region, deadline, _APIS[kind].delete, backup_id, kind=kind)
+        self._call(BLOCK_STORAGE, "delete", region, deadline, _APIS[kind].delete, backup_id, kind=kind)
 
     # --- the Notifier port -----------------------------------------------------------------------
 
@@ -336,7 +338,7 @@ class OciGateway:
         """Publish to the topic, in the topic's region; returns the message id."""
         region = parse_ocid(topic_id, resource_type="onstopic").region
         response = self._call(
-            "notification",
+            NOTIFICATIONS,
             "publish",
             region,
             deadline,
@@ -439,7 +441,7 @@ class OciGateway:
             # A listing decides whether a copy exists: a body that is not a list of backups (a `{}`
             # reads as an empty list to the SDK) must fail, or it would pass for "no copies".
             response = self._call(
-                "iaas",
+                BLOCK_STORAGE,
                 "list",
                 region,
                 deadline,

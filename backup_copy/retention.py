@@ -200,13 +200,15 @@ def _kept_reason(
     if not source_id or copy.lifecycle_state in GONE_STATES:
         return None
     original = originals.get(source_id)
+    tags = _tags_refusal(copy, source_id, scope)
     if original is not None:
         taken = original.time_created
-    elif _tags_refusal(copy, source_id, scope) is None:
+    elif tags is None:
         taken = copy.time_created
     else:
         return None
-    reason = refusal(copy, originals, scope)
+    # What refusal() would say, without testing the tags a second time.
+    reason = tags or _source_refusal(original, scope)
     return reason if reason is not None and taken is not None and taken < cutoff else None
 
 

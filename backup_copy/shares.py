@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TypeVar
 
 from backup_copy.backups import Backup, BackupCopy, BackupKind, CopyRequest, RegionFailure
@@ -116,16 +117,9 @@ class RegionShares:
             # Renewed before every item: the one after a page's last item asks for the next page.
             self._renew(lease, deadline)
             try:
-                backup = next(listing)
+                backup = self._tracked(region, partial(next, listing))
             except StopIteration:
                 return
-            except TransientError as exc:
-                self._failed(region, exc)
-                raise
-            except BackupCopyError:
-                self._failures.pop(region, None)
-                raise
-            self._failures.pop(region, None)
             yield backup
 
     def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
@@ -135,9 +129,12 @@ class RegionShares:
     # --- plumbing ----------------------------------------------------------------------
 
     def _call(self, region: str, deadline: Deadline, call: Callable[[Deadline], T]) -> T:
-        lease = self._lease(region, deadline)
+        return self._tracked(region, partial(call, self._lease(region, deadline)))
+
+    def _tracked(self, region: str, work: Callable[[], T]) -> T:
+        """`work()`, counting a transient failure against `region` and any answer as a sign of life."""
         try:
-            result = call(lease)
+            result = work()
         except TransientError as exc:
             self._failed(region, exc)
             raise
@@ -171,7 +168,7 @@ class RegionShares:
 
     def _failed(self, region: str, exc: TransientError) -> None:
         # A call that never started (no time left) says nothing about the region.
-        if exc.attempts < 1 or isinstance(exc, RegionSkipped):
+        if exc.attempts < 1:  # RegionSkipped among them: raised with attempts=0
             return
         self._failures[region] = self._failures.get(region, 0) + 1
         if self._failures[region] >= FAILURES_TO_SKIP and region not in self.skipped:

@@ -265,7 +265,7 @@ class _QueueRun:
             hold = self.reasons.setdefault(hold, hold)
             self.queued.append(QueuedCopy(source.id, region, volume, source.time_created, hold))
             return
-        result = copy_to(region, source, self.settings, self.store, self.deadline, hold=False)
+        result = copy_to(region, source, self.settings, self.store, self.deadline)
         if result.failure is not None:
             self.failures.append(SourceFailure(source.id, result.failure))
         if result.warning is not None:
@@ -377,19 +377,24 @@ def rpo_lines(
     backup holds three-day-old data. A copy counts when its marker names its source and the sweep
     listed that source (any deployment's: the data is there); copies made by hand do not.
     """
-    counted = {region: _counted(copies[region], originals, gone) for region in settings.destination_regions}
-    volumes = {volume_key(source) for source in sources}
-    for region_copies in counted.values():
-        volumes |= {original.volume for _, original in region_copies}
+    # Grouped once, so the report is linear in sources and copies, not volumes times copies.
+    window_of: defaultdict[str, list[Backup]] = defaultdict(list)
+    for source in sources:
+        window_of[volume_key(source)].append(source)
+    counted_of: defaultdict[tuple[str, str], list[tuple[Backup, Original]]] = defaultdict(list)
+    for region in settings.destination_regions:
+        for pair in _counted(copies[region], originals, gone):
+            counted_of[(pair[1].volume, region)].append(pair)
+    volumes = set(window_of) | {volume for volume, _ in counted_of}
     waiting: defaultdict[tuple[str, str], list[datetime | None]] = defaultdict(list)
     for item in queued:
         waiting[(item.volume, item.region)].append(item.since)
     lines: list[RpoLine] = []
     for volume in sorted(volumes):
-        window = [source for source in sources if volume_key(source) == volume]
+        window = window_of.get(volume, [])
         for region in settings.destination_regions:
             ours = sorted(
-                (pair for pair in counted[region] if pair[1].volume == volume),
+                counted_of.get((volume, region), []),
                 key=lambda pair: data_order(pair[0], pair[1], now),
                 reverse=True,
             )

@@ -49,7 +49,7 @@ def answer(outcome: Outcome) -> JsonObject:
     body: JsonObject = {
         "status": outcome.status.value,
         "source": outcome.source,
-        "copies": [copy_json(copy) for copy in _copies(outcome)],
+        "copies": [copy_json(copy) for copy in copies_of(outcome)],
         "version": __version__,
     }
     if outcome.reason is not None:
@@ -165,7 +165,8 @@ def queued_json(item: QueuedCopy) -> JsonObject:
     }
 
 
-def _copies(outcome: Outcome) -> tuple[BackupCopy, ...]:
+def copies_of(outcome: Outcome) -> tuple[BackupCopy, ...]:
+    """The copies an answer lists: an event's every destination, a sweep's new copies."""
     if isinstance(outcome, SweepOutcome):
         return outcome.new_copies
     return outcome.copies
