@@ -7,6 +7,7 @@ caller gives (os.environ in the function, a dict in deploy/ and the tests), or a
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import os
 import string
@@ -58,6 +59,8 @@ class Bounds:
     unit: str
     low_inclusive: bool = True
     whole: bool = False
+    # Whether the key may be left unset (None or empty), meaning "off".
+    optional: bool = False
 
     def describe(self) -> str:
         """The range in words, for the error that refuses a value outside it."""
@@ -79,7 +82,7 @@ NUMBER_BOUNDS: dict[str, Bounds] = {
     # OCI allows up to ten concurrent copies per tenancy from a source region; more than 100 would
     # only be refused by OCI's limits.
     "sweep_max_copies_in_flight": Bounds(1, 100, "copies", whole=True),
-    "retention_days": Bounds(1, 3650, "days (ten years)"),
+    "retention_days": Bounds(1, 3650, "days (ten years)", optional=True),
     "retention_keep": Bounds(1, 1000, "copies", whole=True),
     "rpo_hours": Bounds(0, 24 * 365, "hours (a year)", low_inclusive=False),
 }
@@ -288,7 +291,7 @@ class Settings(NoticeSettings):
     @classmethod
     def _bounded(cls, value: object, info: ValidationInfo) -> float | int | None:
         name = info.field_name or ""
-        if name == "retention_days" and (value is None or value == ""):
+        if NUMBER_BOUNDS[name].optional and (value is None or value == ""):
             return None
         try:
             return bounded_number(value, NUMBER_BOUNDS[name])
@@ -381,6 +384,8 @@ class Settings(NoticeSettings):
         return rendered or name[:MAX_DISPLAY_NAME]
 
 
+# Parsed by the field's validator and again for the settings it makes: the same string, once.
+@functools.lru_cache(maxsize=8)
 def parse_template(template: str) -> tuple[TemplatePart, ...]:
     """A display name template as literal text and placeholders; ValueError says what is not allowed.
 
