@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,8 +18,17 @@ from backup_copy.backups import BackupKind, CopyRequest, retry_token
 from backup_copy.deadline import Deadline
 from backup_copy.errors import ConfigurationError, PermanentError, TransientError
 from backup_copy.metrics import MetricPoint
-from backup_copy.oci_gateway import METRICS, Credentials, OciGateway, RetryPolicy, default_credentials
+from backup_copy.oci_gateway import (
+    KEY_LOADING_READ_FOR,
+    METRICS,
+    Credentials,
+    OciGateway,
+    RetryPolicy,
+    default_credentials,
+    load_trusted_key,
+)
 from devkit.local import LocalCloud
+from devkit.payload import PROJECT
 from devkit.standin import MAX_PAGE_SIZE, Fault, Garbage, wire
 
 HOME, AWAY = "us-phoenix-1", "us-ashburn-1"
@@ -611,3 +624,81 @@ def test_without_a_template_metrics_go_to_the_regions_ingestion_host_not_telemet
     assert (
         client.base_client.endpoint == "https://telemetry-ingestion.eu-frankfurt-1.oraclecloud.com/20180401"
     )
+
+
+def test_an_event_never_imports_monitoring_which_only_the_sweep_posts_to(cloud: LocalCloud) -> None:
+    # Monitoring's SDK modules cost the event path's cold start about 4 ms and serve only the sweep.
+    source = cloud.standin.seed_backup(
+        kind="boot", region=HOME, compartment_id=cloud.principal.compartment_id, display_name="web-01"
+    )
+    sample = json.loads((PROJECT / "events" / "boot-volume-backup-end.json").read_bytes())
+    event = json.dumps({**sample, "data": {**sample["data"], "resourceId": source}})
+    probe = """
+import json
+import sys
+from backup_copy.deadline import Deadline
+from backup_copy.handler import handle
+from backup_copy.runtime import Runtimes
+runtimes = Runtimes()
+copied = handle(sys.argv[1].encode(), deadline=Deadline.after(60), runtimes=runtimes)
+print(json.loads(copied.body)["status"], "oci.monitoring" in sys.modules)
+swept = handle(b'{"action": "sweep"}', deadline=Deadline.after(60), runtimes=runtimes)
+print(json.loads(swept.body)["status"], "oci.monitoring" in sys.modules)
+"""
+    env = {
+        **os.environ,
+        **cloud.function_env(AWAY, SWEEP_COMPARTMENT_IDS=cloud.principal.compartment_id),
+        "PYTHONPATH": str(PROJECT),
+    }
+    done = subprocess.run(  # noqa: S603  # our own interpreter and probe
+        [sys.executable, "-c", probe, event], cwd=PROJECT, env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["copied", "False", "already_copied", "True"]
+    assert cloud.standin.metrics(HOME)
+
+
+def test_the_locked_sdk_is_a_release_whose_key_loading_was_read() -> None:
+    # Fails when the lock moves the SDK: read FileBasedSessionKeySupplier.refresh in the new release,
+    # then list it in KEY_LOADING_READ_FOR (or the platform key is validated again, 28 to 45 ms).
+    assert oci.__version__ in KEY_LOADING_READ_FOR
+
+
+class CountingKeyLoads:
+    """oci_gateway.load_trusted_key, counting the keys it loads."""
+
+    def __init__(self) -> None:
+        self.loaded = 0
+
+    def __call__(self, filename: str, pass_phrase: bytes | None = None) -> Any:
+        self.loaded += 1
+        return load_trusted_key(filename, pass_phrase)
+
+
+@pytest.mark.parametrize(
+    ("releases", "key_inline", "trusted"),
+    [(KEY_LOADING_READ_FOR, False, 1), (frozenset(), False, 0), (KEY_LOADING_READ_FOR, True, 0)],
+    ids=["read-release", "other-release", "key-inline"],
+)
+def test_the_platform_key_skips_the_rsa_check_only_where_the_sdk_was_read_and_signs_either_way(
+    cloud: LocalCloud,
+    monkeypatch: pytest.MonkeyPatch,
+    releases: frozenset[str],
+    key_inline: bool,
+    trusted: int,
+) -> None:
+    loads = CountingKeyLoads()
+    monkeypatch.setattr("backup_copy.oci_gateway.load_trusted_key", loads)
+    monkeypatch.setattr("backup_copy.oci_gateway.KEY_LOADING_READ_FOR", releases)
+    if key_inline:
+        # RP 2.2 also takes the PEM itself in the variable; the SDK then loads it its own way.
+        monkeypatch.setenv("OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM", cloud.principal.private_key_path.read_text())
+    sdk_loader = oci.signer.load_private_key_from_file
+    source_id = seed(cloud)
+
+    gateway = gateway_for(cloud, credentials=default_credentials)
+    source = gateway.get_backup(BackupKind.BOOT, source_id, HOME, Deadline.after(30))
+
+    assert source.id == source_id
+    assert [request.signature_ok for request in cloud.standin.requests] == [True]
+    assert loads.loaded == trusted
+    assert oci.signer.load_private_key_from_file is sdk_loader
