@@ -8,7 +8,7 @@ import ssl
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -199,6 +199,10 @@ class _Handler(BaseHTTPRequestHandler):
         logger.debug("%s " + format, self.address_string(), *args)
 
     def _serve(self) -> None:
+        with self.server.standin.serving():
+            self._answer()
+
+    def _answer(self) -> None:
         standin = self.server.standin
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
@@ -315,6 +319,9 @@ class StandIn:
         self._stopping = threading.Event()
         self._requests: list[RecordedRequest] = []
         self._requests_lock = threading.Lock()
+        # Requests being answered (latency and trickles included), for wait_until_idle.
+        self._serving = 0
+        self._idle = threading.Condition()
         self._retry_lock = threading.Lock()
         self._tls = tls
         self._tls_dir = tls_dir
@@ -601,6 +608,23 @@ class StandIn:
     def stopped_within(self, seconds: float) -> bool:
         """Wait `seconds`, or less if the stand-in starts stopping: whether it has."""
         return self._stopping.wait(seconds)
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[None]:
+        """Count one request as being answered until its answer has gone out."""
+        with self._idle:
+            self._serving += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._serving -= 1
+                self._idle.notify_all()
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        """Wait until no request is being answered (a late one, say, that a client gave up on)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._serving == 0, timeout)
 
     def record(self, request: RecordedRequest) -> None:
         """Add a request to the log."""

@@ -78,6 +78,22 @@ def test_latency_on_a_route_can_time_a_client_out(
     assert [b.id for b in listed.data] == [backup_id]
 
 
+def test_a_late_answer_a_client_gave_up_on_is_waited_for_until_it_has_gone_out(
+    standin: StandIn, make_client: ClientFactory, seed: SeedFactory
+) -> None:
+    backup_id = seed()
+    standin.set_latency(1.0, route="get")
+    client = make_client(timeout=(2.0, 0.2))
+
+    with pytest.raises(oci.exceptions.RequestException):
+        client.get_boot_volume_backup(backup_id)
+    busy_right_after = not standin.wait_until_idle(timeout=0.0)
+
+    assert busy_right_after
+    assert standin.wait_until_idle(timeout=5.0)
+    assert [r.route for r in standin.requests] == ["get"]
+
+
 def test_garbage_answers_reach_the_client_as_scripted_and_run_nothing(
     standin: StandIn, make_client: ClientFactory, seed: SeedFactory, principal: ResourcePrincipal
 ) -> None:
