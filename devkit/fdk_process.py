@@ -50,8 +50,11 @@ class FdkProcess:
         python_path: str | None = None,
         python_flags: tuple[str, ...] = (),
         function_file: Path = PROJECT / "func.py",
+        launcher: tuple[str, ...] = (),
     ):
+        """`launcher`: a command that runs the interpreter (execs it), e.g. `taskset -c 0` to pin it."""
         self._env = env
+        self._launcher = launcher
         self._function_file = function_file
         self._python_path = python_path or str(PROJECT)
         self._python_flags = python_flags
@@ -75,7 +78,7 @@ class FdkProcess:
             "import sys; from fdk.scripts.fdk import main; sys.argv = ['fdk', sys.argv[1], 'handler']; main()"
         )
         self._process = subprocess.Popen(  # noqa: S603  # our own interpreter and file
-            [sys.executable, *self._python_flags, "-c", code, str(self._function_file)],
+            [*self._launcher, sys.executable, *self._python_flags, "-c", code, str(self._function_file)],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,

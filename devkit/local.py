@@ -1,17 +1,23 @@
-"""A local cloud for one run: credentials, a running stand-in, a topic, and the function's env."""
+"""A local cloud for one run: credentials, a running stand-in, a topic, and the function's env.
+
+`local_cloud` runs the stand-in on threads in this process; `local_cloud_apart` runs it in a child
+process of its own (devkit/standin/process.py), as the bench does, so it shares no interpreter, and
+if asked no CPU, with the caller.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import oci
 
 from devkit.standin.credentials import ResourcePrincipal, make_resource_principal
+from devkit.standin.process import StandInProcess
 from devkit.standin.server import StandIn
 from devkit.standin.state import BackupKind
 
@@ -23,12 +29,14 @@ _KINDS = {
     "volumegroupbackup": BackupKind.VOLUME_GROUP,
 }
 
+S = TypeVar("S", StandIn, StandInProcess)
+
 
 @dataclass(frozen=True)
-class LocalCloud:
+class _Cloud(Generic[S]):
     """The stand-in, the resource principal the function signs with, and the topic for notices."""
 
-    standin: StandIn
+    standin: S
     principal: ResourcePrincipal
     topic_id: str
 
@@ -91,6 +99,16 @@ class LocalCloud:
         return self.standin.seed_backup(**fields)
 
 
+@dataclass(frozen=True)
+class LocalCloud(_Cloud[StandIn]):
+    """The stand-in on threads in this process, the resource principal, and the topic for notices."""
+
+
+@dataclass(frozen=True)
+class LocalCloudApart(_Cloud[StandInProcess]):
+    """The stand-in in a child process of its own, the resource principal, and the topic for notices."""
+
+
 def _string_tags(tags: object) -> dict[str, str]:
     """Freeform tags as OCI holds them (strings to strings), whatever shape the event gave."""
     if not isinstance(tags, dict):
@@ -121,18 +139,44 @@ def local_cloud(
     CA written under `directory`, which `function_env` makes the function trust.
     """
     principal = make_resource_principal(directory, region=regions[0])
-    limits: dict[str, Any] = (
-        {} if copy_limits else {"one_copy_per_volume": False, "max_copies_in_flight": None}
-    )
     with StandIn(
         regions,
         principal.public_key_pem,
         copy_delay_seconds=copy_delay_seconds,
         tls=tls,
         tls_dir=directory / "tls",
-        **limits,
+        **_limits(copy_limits),
     ) as standin:
         yield LocalCloud(standin, principal, standin.add_topic(regions[0]))
+
+
+@contextmanager
+def local_cloud_apart(
+    directory: Path,
+    *,
+    regions: tuple[str, ...] = REGIONS,
+    copy_delay_seconds: float = 30.0,
+    copy_limits: bool = True,
+    tls: bool = False,
+    cpus: Collection[int] | None = None,
+) -> Iterator[LocalCloudApart]:
+    """As `local_cloud`, with the stand-in in a child process of its own, on `cpus` if given."""
+    principal = make_resource_principal(directory, region=regions[0])
+    with StandInProcess(
+        regions,
+        principal.public_key_pem,
+        copy_delay_seconds=copy_delay_seconds,
+        tls=tls,
+        tls_dir=directory / "tls",
+        cpus=cpus,
+        **_limits(copy_limits),
+    ) as standin:
+        yield LocalCloudApart(standin, principal, standin.add_topic(regions[0]))
+
+
+def _limits(copy_limits: bool) -> dict[str, Any]:
+    """The stand-in's arguments for OCI's copy limits: its defaults (OCI's) when on, none when off."""
+    return {} if copy_limits else {"one_copy_per_volume": False, "max_copies_in_flight": None}
 
 
 def load_event(path: Path) -> dict[str, Any]:

@@ -1,14 +1,24 @@
-"""`make bench`: the four figures of issue 6 and a sweep at scale, against the stand-in on this machine.
+"""`make bench`: the figures of issue 6 and a sweep at scale, against the stand-in on this machine.
 
-    python -m devkit.bench [--rounds 7] [--burst 50] [--warm 200] [--only events|sweep]
+    python -m devkit.bench [--rounds 21] [--burst 50] [--warm 200] [--only events|sweep]
                            [--volumes 150] [--days 90] [--catch-up-days 20]
 
-Every function process runs as the image runs it: the real fdk on a unix socket, `python -S` with
-only the project and the trimmed payload (`make image-payload`) on the path. The floor is
-devkit/bench/floor_func.py under the same fdk, measured in the same run, alternating with the
-function. The sweep section (devkit/bench/sweep_scale.py) seeds a large estate and runs one sweep of
-it in a new function process, steady and then with a backlog to catch up. Figures, not a test: the
-exit status is 0 whatever they are.
+Every function process runs as the image runs it: the real fdk on a unix socket, from a read-only
+copy of the image's two trees (devkit/image_tree.py: func.py and backup_copy/ compiled as the
+Dockerfile compiles them, beside the trimmed payload), `python -S -P -B` with only those two on the
+path. The floor is devkit/bench/floor_func.py, copied and compiled beside func.py, under the same
+fdk. Cold starts come in rounds, one of each per round in alternating order, and each round gives a
+paired ratio (function / floor): the table shows their median, quartiles and range, beside the
+milliseconds of both. Where taskset exists and two CPUs are free, the function and floor processes
+run on one CPU and the bench with its stand-in on another, so they do not compete for one. The
+stand-in for the event figures runs in a process of its own (devkit/standin/process.py).
+
+The sweep section (devkit/bench/sweep_scale.py) seeds a large estate and runs one sweep of it in a
+new function process, steady and then with a backlog to catch up. Its stand-in stays on threads in
+the bench process, which is idle while the function sweeps and is pinned away from it: seeding its
+40,000 backups across processes would add about 2 s a sweep and change no figure. Its function runs
+from the checkout and the cached payload (`PYTHONPATH=project:payload`), not the read-only copy: it
+times a sweep, not a cold start. Figures, not a test: the exit status is 0 whatever they are.
 """
 
 from __future__ import annotations
@@ -17,21 +27,24 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import ssl
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import certifi
 
 from devkit.bench import sweep_scale
 from devkit.fdk_process import FdkProcess
-from devkit.local import HOME, LocalCloud, local_cloud
+from devkit.image_tree import PYTHON_FLAGS, ImageTree, read_only_image
+from devkit.local import HOME, LocalCloudApart, local_cloud, local_cloud_apart
 from devkit.payload import PROJECT, cached_payload
 from image.trim_payload import tree_size
 
@@ -44,9 +57,93 @@ MB = 2**20
 WARM_BLOCK = 20
 
 
+@dataclass(frozen=True)
+class Pinning:
+    """The CPU the function processes run on, and the CPU the bench and its stand-ins run on."""
+
+    function_cpu: int | None
+    bench_cpu: int | None
+    taskset: str | None
+
+    @property
+    def launcher(self) -> tuple[str, ...]:
+        """What starts a function process on its CPU: taskset, which execs the interpreter."""
+        if self.taskset is None or self.function_cpu is None:
+            return ()
+        return (self.taskset, "-c", str(self.function_cpu))
+
+    @property
+    def standin_cpus(self) -> set[int] | None:
+        """The CPUs a stand-in process runs on."""
+        return None if self.bench_cpu is None else {self.bench_cpu}
+
+    def apply(self) -> None:
+        """Put this process (the bench driver, and any thread it starts from now on) on its CPU."""
+        if self.bench_cpu is not None:
+            os.sched_setaffinity(0, {self.bench_cpu})
+
+    def describe(self) -> str:
+        """What runs where, or why nothing is pinned."""
+        if self.taskset is None:
+            return "nothing pinned: taskset is missing"
+        if self.function_cpu is None:
+            return "nothing pinned: fewer than two CPUs free"
+        return (
+            f"function and floor processes on CPU {self.function_cpu} (taskset -c {self.function_cpu}); "
+            f"the bench driver and its stand-ins on CPU {self.bench_cpu} (sched_setaffinity)"
+        )
+
+
+def plan_pinning() -> Pinning:
+    """Two CPUs of those this process may use, when taskset can start a process on one of them."""
+    cpus = sorted(os.sched_getaffinity(0))
+    taskset = shutil.which("taskset")
+    if taskset is None or len(cpus) < 2:
+        return Pinning(None, None, taskset)
+    return Pinning(function_cpu=cpus[1], bench_cpu=cpus[0], taskset=taskset)
+
+
+# Planned once, on import, before the bench pins itself (which narrows what sched_getaffinity shows).
+PINNING = plan_pinning()
+
+
 def function_process(env: dict[str, str], function_file: Path, python_path: str) -> FdkProcess:
-    """The fdk serving any function file (the floor too) on the trimmed payload alone."""
-    return FdkProcess(env, python_path=python_path, python_flags=("-S",), function_file=function_file)
+    """The fdk serving any function file (the floor too) on `python_path` alone, on its CPU."""
+    return FdkProcess(
+        env,
+        python_path=python_path,
+        python_flags=PYTHON_FLAGS,
+        function_file=function_file,
+        launcher=PINNING.launcher,
+    )
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Some samples: their median, quartiles and extremes."""
+
+    median: float
+    low_quartile: float
+    high_quartile: float
+    least: float
+    most: float
+
+    @classmethod
+    def of(cls, samples: Sequence[float]) -> Spread:
+        """The spread of two or more samples."""
+        low, median, high = statistics.quantiles(samples, n=4, method="inclusive")
+        return cls(median, low, high, min(samples), max(samples))
+
+    def show(self, unit: str, scale: float = 1.0, digits: int = 0) -> str:
+        """`median unit (IQR q1-q3, range min-max)`, each value times `scale`."""
+
+        def shown(value: float) -> str:
+            return f"{value * scale:.{digits}f}"
+
+        return (
+            f"{shown(self.median)} {unit} (IQR {shown(self.low_quartile)}-{shown(self.high_quartile)}, "
+            f"range {shown(self.least)}-{shown(self.most)})"
+        )
 
 
 @dataclass(frozen=True)
@@ -58,18 +155,20 @@ class Goal:
     limit: float
     unit: str
     detail: str
+    notes: tuple[str, ...] = ()
 
-    def row(self) -> str:
-        """One line of the table."""
+    def rows(self) -> list[str]:
+        """Its line of the table, then its notes, indented."""
         met = "yes" if self.value <= self.limit else f"NO, by {self.value - self.limit:.2f} {self.unit}"
         shown = f"{self.value:.2f} {self.unit}"
-        return f"{self.name:<36} {shown:>12}   <= {self.limit:g} {self.unit:<6} {met:<14} {self.detail}"
+        row = f"{self.name:<36} {shown:>12}   <= {self.limit:g} {self.unit:<6} {met:<14} {self.detail}"
+        return [row, *(f"{'':<4}{note}" for note in self.notes)]
 
 
 class Events:
     """A new source backup in the stand-in for every event, so every event makes a copy."""
 
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: LocalCloudApart) -> None:
         self._cloud = cloud
 
     def next(self) -> bytes:
@@ -104,6 +203,21 @@ def cold_start(start: Callable[[], FdkProcess], body: bytes) -> float:
         process.stop()
 
 
+def in_rounds(rounds: int, measures: Sequence[Callable[[], float]]) -> list[list[float]]:
+    """Each measure once a round, in the order given in even rounds and reversed in odd ones."""
+    samples: list[list[float]] = [[] for _ in measures]
+    for round_ in range(rounds):
+        order = list(enumerate(measures))
+        for index, measure in order if round_ % 2 == 0 else reversed(order):
+            samples[index].append(measure())
+    return samples
+
+
+def paired(ours: Sequence[float], theirs: Sequence[float]) -> Spread:
+    """The spread of the per-round ratios ours / theirs."""
+    return Spread.of([mine / other for mine, other in zip(ours, theirs, strict=True)])
+
+
 def per_event(process: FdkProcess, events: Events, count: int) -> float:
     """Mean seconds per event over `count` sequential events (seeding not counted)."""
     bodies = [events.next() for _ in range(count)]
@@ -122,7 +236,36 @@ def machine() -> str:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()}"
+    return (
+        f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
+
+
+def header(rounds: int, events: bool) -> list[str]:
+    """When, on what, how many rounds, and what ran where."""
+    lines = [
+        f"backup-copy bench, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"  machine: {machine()}",
+        f"  pinning: {PINNING.describe()}",
+    ]
+    if events:
+        lines += [
+            f"  rounds:  {rounds} cold starts each of the function and the floor, in alternating order; "
+            "ratios paired per round",
+            "  stand-in: a process of its own on 127.0.0.1 for the event figures; on threads in the "
+            "bench for the sweeps",
+        ]
+    return [*lines, "  1 MB = 2^20 bytes"]
+
+
+def copy_state(image: ImageTree) -> str:
+    """Where the read-only copy is, whether it is read-only, and how much bytecode it holds."""
+    state = "read-only (no write bits)" if image.read_only() else "WRITABLE"
+    return (
+        f"{image.function.parent}/{{function,python}}: {state}, {image.compiled:,} .pyc, "
+        f"run with python {' '.join(PYTHON_FLAGS)}, PYTHONPATH=function:python"
+    )
 
 
 # Three destinations for the latency figure; the stand-in serves the source region besides them.
@@ -131,31 +274,40 @@ LATENCY_DESTINATIONS = ("us-ashburn-1", "eu-frankfurt-1", "uk-london-1")
 ROUND_TRIP = 0.050
 
 
-def warm_latency(events_each: int) -> Goal:
+def warm_latency(image: ImageTree, events_each: int) -> Goal:
     """Median warm event with 50 ms round trips, three destinations against one (goal: within 1.25x)."""
+    function_file = image.function / FUNCTION.name
     with (
         tempfile.TemporaryDirectory(prefix="backup-copy-bench-latency-") as directory,
-        local_cloud(Path(directory), regions=(HOME, *LATENCY_DESTINATIONS), copy_limits=False) as cloud,
+        local_cloud_apart(
+            Path(directory),
+            regions=(HOME, *LATENCY_DESTINATIONS),
+            copy_limits=False,
+            cpus=PINNING.standin_cpus,
+        ) as cloud,
     ):
         cloud.standin.set_latency(ROUND_TRIP)
         events = Events(cloud)
-        path = f"{PROJECT}:{cached_payload()}"
-        medians: list[float] = []
+        spreads: list[Spread] = []
         for destinations in (LATENCY_DESTINATIONS[:1], LATENCY_DESTINATIONS):
-            process = function_process(cloud.function_env(",".join(destinations)), FUNCTION, path).start()
+            env = cloud.function_env(",".join(destinations))
+            process = function_process(env, function_file, image.python_path).start()
             try:
                 handled(process, events.next())  # the clients are built: the rest are warm
-                medians.append(statistics.median(per_event(process, events, 1) for _ in range(events_each)))
+                spreads.append(Spread.of([per_event(process, events, 1) for _ in range(events_each)]))
             finally:
                 process.stop()
-    one, three = medians
+    one, three = spreads
     return Goal(
         "warm event, 3 destinations vs 1",
-        three / one,
+        three.median / one.median,
         1.25,
         "x",
-        f"{ROUND_TRIP * 1000:.0f} ms per round trip: 3 destinations {three * 1000:.0f} ms, "
-        f"1 destination {one * 1000:.0f} ms (medians of {events_each} warm boot events)",
+        f"{ROUND_TRIP * 1000:.0f} ms per round trip, medians of {events_each} warm boot events each",
+        (
+            f"3 destinations {three.show('ms', 1000)}",
+            f"1 destination  {one.show('ms', 1000)}",
+        ),
     )
 
 
@@ -176,22 +328,29 @@ def bundle_load_ms(times: int = 20) -> float:
     return statistics.median(samples) * 1000
 
 
-def tls_cold_start(rounds: int, python_path: str) -> Goal:
+def tls_cold_start(image: ImageTree, rounds: int) -> Goal:
     """Cold start over HTTPS (throwaway CA, persistent connections) against the floor, and against HTTP."""
+    function_file, floor_file, path = (
+        image.function / FUNCTION.name,
+        image.function / FLOOR.name,
+        image.python_path,
+    )
     with (
         tempfile.TemporaryDirectory(prefix="backup-copy-bench-tls-") as directory,
-        local_cloud(Path(directory) / "http", copy_limits=False) as plain,
-        local_cloud(Path(directory) / "https", copy_limits=False, tls=True) as secure,
+        local_cloud_apart(Path(directory) / "http", copy_limits=False, cpus=PINNING.standin_cpus) as plain,
+        local_cloud_apart(
+            Path(directory) / "https", copy_limits=False, tls=True, cpus=PINNING.standin_cpus
+        ) as secure,
     ):
         plain_events, secure_events = Events(plain), Events(secure)
         connections: list[int] = []
 
-        def function(cloud: LocalCloud) -> Callable[[], FdkProcess]:
-            return lambda: function_process(cloud.function_env(AWAY), FUNCTION, python_path).start()
+        def function(cloud: LocalCloudApart) -> Callable[[], FdkProcess]:
+            return lambda: function_process(cloud.function_env(AWAY), function_file, path).start()
 
         def floor() -> FdkProcess:
             env = secure.function_env(AWAY, FLOOR_REQUESTS="floor")
-            return function_process(env, FLOOR, python_path).start()
+            return function_process(env, floor_file, path).start()
 
         def counted() -> float:
             before = secure.standin.connections_accepted
@@ -203,62 +362,71 @@ def tls_cold_start(rounds: int, python_path: str) -> Goal:
         cold_start(function(plain), plain_events.next())
         cold_start(function(secure), secure_events.next())
         cold_start(floor, secure_events.next())
-        https: list[float] = []
-        http: list[float] = []
-        bare: list[float] = []
-        runs: list[tuple[Callable[[], float], list[float]]] = [
-            (counted, https),
-            (lambda: cold_start(function(plain), plain_events.next()), http),
-            (lambda: cold_start(floor, secure_events.next()), bare),
-        ]
-        for round_ in range(rounds):
-            for measure, times in runs if round_ % 2 == 0 else reversed(runs):
-                times.append(measure())
-    ours, theirs = statistics.median(https), statistics.median(bare)
+        https, http, bare = in_rounds(
+            rounds,
+            [
+                counted,
+                lambda: cold_start(function(plain), plain_events.next()),
+                lambda: cold_start(floor, secure_events.next()),
+            ],
+        )
+    ratio = paired(https, bare)
     return Goal(
         "cold start over HTTPS, vs floor",
-        ours / theirs,
+        ratio.median,
         1.15,
         "x",
-        f"function {ours * 1000:.0f} ms (over HTTP {statistics.median(http) * 1000:.0f} ms), "
-        f"floor {theirs * 1000:.0f} ms, medians of {rounds}; "
-        f"{statistics.median(connections):.0f} TLS connections per cold start, "
-        f"each loading the CA bundle anew ({bundle_load_ms():.1f} ms)",
+        f"paired per round, {rounds} rounds: {ratio.show('x', digits=2)}",
+        (
+            f"function over HTTPS {Spread.of(https).show('ms', 1000)}",
+            f"function over HTTP  {Spread.of(http).show('ms', 1000)}",
+            f"floor over HTTPS    {Spread.of(bare).show('ms', 1000)}",
+            f"{statistics.median(connections):.0f} TLS connections per cold start, each loading the CA "
+            f"bundle anew ({bundle_load_ms():.1f} ms)",
+        ),
     )
 
 
 def run(rounds: int, burst: int, warm: int) -> list[Goal]:
-    """Measure the four figures."""
-    payload = cached_payload()
-    path = f"{PROJECT}:{payload}"
-    payload_mb = tree_size(payload) / MB
-    # Without OCI's copy limits: hundreds of events each make a copy, and past the tenancy's ten in
-    # flight the stand-in would answer `queued`, which is not what these figures time.
+    """Measure the event figures, from a read-only copy of the image's trees."""
+    payload_mb = tree_size(cached_payload()) / MB
+    with read_only_image(extras=[FLOOR]) as image:
+        print(f"  payload copy: {copy_state(image)}", flush=True)
+        goals = events_figures(image, rounds, burst, warm)
+        still = "still read-only" if image.read_only() else "WRITABLE"
+        after = "unchanged" if image.unchanged() else "CHANGED"
+        copy_note = f"its read-only copy after the run: {still}, {after} ({image.compiled:,} .pyc)"
+    return [
+        Goal("payload (trimmed /python)", payload_mb, 80, "MB", f"{cached_payload()}", (copy_note,)),
+        *goals,
+    ]
+
+
+def events_figures(image: ImageTree, rounds: int, burst: int, warm: int) -> list[Goal]:
+    """Cold start, peak RSS, warm overhead, warm latency and the cold start over HTTPS."""
+    function_file, floor_file = image.function / FUNCTION.name, image.function / FLOOR.name
     with (
         tempfile.TemporaryDirectory(prefix="backup-copy-bench-") as directory,
         # Hundreds of copies of one boot volume in flight: OCI's copy limits would queue all but the
         # first. The bench times the function's own work on copies OCI accepts; the tests hold the limits.
-        local_cloud(Path(directory), copy_limits=False) as cloud,
+        local_cloud_apart(Path(directory), copy_limits=False, cpus=PINNING.standin_cpus) as cloud,
     ):
         events = Events(cloud)
 
         def function() -> FdkProcess:
-            return function_process(cloud.function_env(AWAY), FUNCTION, path).start()
+            return function_process(cloud.function_env(AWAY), function_file, image.python_path).start()
 
         def floor(requests: str = "floor") -> FdkProcess:
             env = cloud.function_env(AWAY, FLOOR_REQUESTS=requests)
-            return function_process(env, FLOOR, path).start()
+            return function_process(env, floor_file, image.python_path).start()
 
         # One of each first, unmeasured: the page cache then holds both for every measured round.
         cold_start(function, events.next())
         cold_start(floor, events.next())
-        ours: list[float] = []
-        bare: list[float] = []
-        for round_ in range(rounds):
-            order: list[tuple[Callable[[], FdkProcess], list[float]]] = [(function, ours), (floor, bare)]
-            for start, times in order if round_ % 2 == 0 else reversed(order):
-                times.append(cold_start(start, events.next()))
-        ratio = statistics.median(ours) / statistics.median(bare)
+        ours, bare = in_rounds(
+            rounds,
+            [lambda: cold_start(function, events.next()), lambda: cold_start(floor, events.next())],
+        )
 
         warm_function, warm_floor = function(), floor("same")
         try:
@@ -278,18 +446,20 @@ def run(rounds: int, burst: int, warm: int) -> list[Goal]:
             warm_function.stop()
             warm_floor.stop()
 
-    latency = warm_latency(max(5, min(warm, 30)))
-    over_tls = tls_cold_start(rounds, path)
-
+    latency = warm_latency(image, max(5, min(warm, 30)))
+    over_tls = tls_cold_start(image, rounds)
+    ratio = paired(ours, bare)
     return [
-        Goal("payload (trimmed /python)", payload_mb, 80, "MB", f"{payload}"),
         Goal(
             "cold start, to first event handled",
-            ratio,
+            ratio.median,
             1.15,
             "x",
-            f"function {statistics.median(ours) * 1000:.0f} ms, "
-            f"floor {statistics.median(bare) * 1000:.0f} ms (medians of {rounds}, alternating)",
+            f"paired per round, {rounds} rounds: {ratio.show('x', digits=2)}",
+            (
+                f"function {Spread.of(ours).show('ms', 1000)}",
+                f"floor    {Spread.of(bare).show('ms', 1000)}",
+            ),
         ),
         Goal("peak RSS after a burst", peak, 100, "MB", f"VmHWM after {burst} events, fdk process"),
         Goal(
@@ -329,9 +499,9 @@ def sweeps(volumes: int, days: int, catch_up_days: int) -> list[sweep_scale.Swee
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Measure and print the table."""
+    """Measure and print the table; this process runs on the bench's CPU from here on."""
     parser = argparse.ArgumentParser(prog="python -m devkit.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7, help="cold starts of each, alternating")
+    parser.add_argument("--rounds", type=int, default=21, help="cold starts of each, alternating")
     parser.add_argument("--burst", type=int, default=50, help="events before reading peak RSS")
     parser.add_argument("--warm", type=int, default=200, help="sequential warm events timed")
     parser.add_argument("--only", choices=("events", "sweep"), help="one section of the two")
@@ -339,13 +509,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=90, help="daily backups of each (RETENTION_DAYS too)")
     parser.add_argument("--catch-up-days", type=int, default=20, help="newest days left uncopied to catch up")
     args = parser.parse_args(argv)
+    if args.rounds < 2:
+        parser.error("--rounds: two or more, for a spread")
+    PINNING.apply()
+    print("\n".join(header(args.rounds, events=args.only != "sweep")), flush=True)
     goals = [] if args.only == "sweep" else run(args.rounds, args.burst, args.warm)
     swept = [] if args.only == "events" else sweeps(args.volumes, args.days, args.catch_up_days)
-    print(f"\nbackup-copy bench on {machine()}; 1 MB = 2^20 bytes; stand-in on 127.0.0.1")
     if goals:
         print(f"\n{'figure':<36} {'measured':>12}   {'goal':<9} {'met':<14} detail")
         for goal in goals:
-            print(goal.row())
+            print("\n".join(goal.rows()))
         met = sum(goal.value <= goal.limit for goal in goals)
         print(f"\n{met} of {len(goals)} goals met")
     for figures in swept:
