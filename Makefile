@@ -68,7 +68,7 @@ invoke: $(STAMP)
 deploy-files: $(STAMP)
 	$(BIN)/python -m deploy.render --out build/deploy $(ARGS)
 
-## image-payload: the image's /python tree (pip install, then image/trim_payload.py) into DEST: make image-payload DEST=dir
+## image-payload: the image's /python tree (pip install, image/trim_payload.py, image/ca_directory.py) into DEST: make image-payload DEST=dir
 image-payload: $(STAMP)
 	@test -n "$(DEST)" || { echo "usage: make image-payload DEST=dir"; exit 2; }
 	$(BIN)/python -m devkit.payload $(DEST)

@@ -3,9 +3,10 @@
     python -m devkit.payload DEST
 
 `pip install --target` of requirements.txt (the exact, hashed lock), then image/trim_payload.py,
-then image/import_check.py against the trimmed tree alone: the same steps as the Dockerfile's build
-stage, so the tests and the benchmark run on the tree the image ships, and a trim that cuts what the
-function imports fails the build.
+then image/ca_directory.py (certifi's bundle as the hashed directory `ca-certificates`, which the
+image's REQUESTS_CA_BUNDLE names), then image/import_check.py against the trimmed tree alone: the
+same steps as the Dockerfile's build stage, so the tests and the benchmark run on the tree the image
+ships, and a trim that cuts what the function imports fails the build.
 """
 
 from __future__ import annotations
@@ -19,14 +20,23 @@ import sys
 import tempfile
 from pathlib import Path
 
-from image import import_check, trim_payload
+from image import ca_directory, import_check, trim_payload
 
 PROJECT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = PROJECT / "requirements.txt"
 CACHE = PROJECT / ".local"
 # Everything the payload is made from: a change to any of them builds a new one.
-INPUTS = (REQUIREMENTS, Path(trim_payload.__file__), trim_payload.DEFAULT_KEEP, Path(import_check.__file__))
+INPUTS = (
+    REQUIREMENTS,
+    Path(trim_payload.__file__),
+    trim_payload.DEFAULT_KEEP,
+    Path(ca_directory.__file__),
+    Path(import_check.__file__),
+)
 COMPLETE = ".complete"
+# The Dockerfile's /python/certifi/cacert.pem and /python/ca-certificates, relative to the payload.
+CA_BUNDLE = Path("certifi/cacert.pem")
+CA_DIRECTORY = Path("ca-certificates")
 
 
 def install(dest: Path) -> None:
@@ -64,12 +74,15 @@ def check_imports(dest: Path) -> None:
 
 
 def build(dest: Path) -> None:
-    """Install into `dest` (absent or empty), trim and compile it, then check the function imports."""
+    """Install into `dest` (absent or empty), trim and compile it, hash its CAs, check that it imports."""
     if dest.exists() and any(dest.iterdir()):
         raise SystemExit(f"{dest} is not empty: give a new folder")
     install(dest)
     # As the Dockerfile runs it: a script in its own interpreter, untouched by the caller's state.
     subprocess.run([sys.executable, trim_payload.__file__, str(dest)], check=True)  # noqa: S603
+    subprocess.run(  # noqa: S603  # our own interpreter, our own script
+        [sys.executable, ca_directory.__file__, str(dest / CA_BUNDLE), str(dest / CA_DIRECTORY)], check=True
+    )
     check_imports(dest)
 
 
@@ -107,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cached:
         print(
             "The trimmed image payload for the tests: reused when its inputs are unchanged, "
-            "else built (pip install, trim, compile, import check; about a minute)",
+            "else built (pip install, trim, compile, CA directory, import check; about a minute)",
             flush=True,
         )
         print(f"  {cached_payload().relative_to(PROJECT)}")

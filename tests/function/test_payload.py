@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from devkit.payload import PROJECT, cached_payload, check_imports
+from devkit.payload import CA_BUNDLE, CA_DIRECTORY, PROJECT, cached_payload, check_imports
 from devkit.scenarios import SESSIONS, Call, Session, run_sessions
 from image.trim_payload import KeepList, trim
 
@@ -39,6 +40,30 @@ def test_only_the_payload_and_the_project_are_on_the_path(payload: Path) -> None
         check=False,
     )
     assert trimmed.returncode != 0
+
+
+def test_the_payload_holds_certifis_certificates_as_the_hashed_directory_the_image_trusts(
+    payload: Path,
+) -> None:
+    # The Dockerfile's ENV REQUESTS_CA_BUNDLE=/python/ca-certificates names this directory.
+    assert "ENV REQUESTS_CA_BUNDLE=/python/ca-certificates" in (PROJECT / "Dockerfile").read_text()
+    bundle = re.findall(
+        rb"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----",
+        (payload / CA_BUNDLE).read_bytes(),
+        re.DOTALL,
+    )
+    directory = payload / CA_DIRECTORY
+    hashed = [
+        entry.read_bytes().strip()
+        for entry in directory.iterdir()
+        if re.fullmatch(r"[0-9a-f]{8}\.[0-9]+", entry.name)
+    ]
+    assert len(bundle) > 100
+    assert sorted(hashed) == sorted(bundle)
+    # Relative links, so the tree still trusts them wherever it is copied (the image's COPY, .local/).
+    assert all(
+        not Path(entry.readlink()).is_absolute() for entry in directory.iterdir() if entry.is_symlink()
+    )
 
 
 def test_a_backup_is_copied_and_announced_by_the_trimmed_payload(payload: Path) -> None:
