@@ -46,10 +46,12 @@ class _Cloud(Generic[S]):
 
         REQUESTS_CA_BUNDLE: the SDK's vendored requests reads it for every request its sessions send
         (Session.merge_environment_settings, trust_env on by default), so no setting of the
-        function's own is needed.
+        function's own is needed. It names the hashed directory, as the image's does; the bundle
+        file of the same certificates (`standin.ca_bundle`) works too, given as
+        `function_env(..., REQUESTS_CA_BUNDLE=...)`.
         """
-        bundle = self.standin.ca_bundle
-        return {} if bundle is None else {"REQUESTS_CA_BUNDLE": str(bundle)}
+        directory = self.standin.ca_directory
+        return {} if directory is None else {"REQUESTS_CA_BUNDLE": str(directory)}
 
     def function_env(self, destinations: str = "us-ashburn-1", **config: str) -> dict[str, str]:
         """The environment OCI Functions would give the function, pointed at the stand-in."""

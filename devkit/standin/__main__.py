@@ -80,8 +80,9 @@ def main() -> None:
             source_type="SCHEDULED",
         )
         topic_id = standin.add_topic(home)
-        # REQUESTS_CA_BUNDLE: the SDK's vendored requests trusts the bundle it names.
-        trust = {"REQUESTS_CA_BUNDLE": str(standin.ca_bundle)} if standin.ca_bundle else {}
+        # REQUESTS_CA_BUNDLE: the SDK's vendored requests trusts the bundle file or hashed directory it
+        # names; the directory, as the image sets it.
+        trust = {"REQUESTS_CA_BUNDLE": str(standin.ca_directory)} if standin.ca_directory else {}
         exports = {
             **principal.env,
             **trust,
@@ -93,7 +94,11 @@ def main() -> None:
             print(f"export {name}={shlex.quote(value)}")
         print(f"# compartment: {principal.compartment_id}")
         if standin.ca_bundle:
-            print(f"# CA bundle to trust (the SDK's default one plus the throwaway CA): {standin.ca_bundle}")
+            print(
+                "# CA directory to trust (the SDK's default bundle plus the throwaway CA, hashed): "
+                f"{standin.ca_directory}"
+            )
+            print(f"# the same as one bundle file, also fine for REQUESTS_CA_BUNDLE: {standin.ca_bundle}")
         print(f"# seeded AVAILABLE boot volume backup in {home}: {backup_id}")
         print("# Ctrl-C to stop", flush=True)
         try:

@@ -230,6 +230,12 @@ class StandInProcess:
         return bundle
 
     @property
+    def ca_directory(self) -> Path | None:
+        """The same trust as `ca_bundle`, as a hashed directory (what the image trusts); None over HTTP."""
+        directory: Path | None = self._read("ca_directory")
+        return directory
+
+    @property
     def regions(self) -> tuple[str, ...]:
         """The regions served."""
         regions: tuple[str, ...] = self._read("regions")

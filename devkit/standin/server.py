@@ -297,8 +297,8 @@ class StandIn:
     ) -> None:
         """`tls`: serve HTTPS with a throwaway CA written under `tls_dir` (a temporary directory if None).
 
-        Clients trust it through the bundle at `ca_bundle`, e.g. REQUESTS_CA_BUNDLE, which the SDK's
-        vendored requests reads.
+        Clients trust it through the bundle file at `ca_bundle` or the hashed directory of the same
+        certificates at `ca_directory`, e.g. in REQUESTS_CA_BUNDLE, which the SDK's vendored requests reads.
         """
         served = list(regions)
         if not served:
@@ -327,6 +327,7 @@ class StandIn:
         self._tls_dir = tls_dir
         self._tls_tmp: tempfile.TemporaryDirectory[str] | None = None
         self._ca_bundle: Path | None = None
+        self._ca_directory: Path | None = None
         self._tls_context: ssl.SSLContext | None = None
 
     # Life cycle.
@@ -373,6 +374,7 @@ class StandIn:
             directory = Path(self._tls_tmp.name)
         certificates = make_certificates(directory)
         self._ca_bundle = certificates.ca_bundle
+        self._ca_directory = certificates.ca_directory
         self._tls_context = certificates.server_context()
 
     def __enter__(self) -> Self:
@@ -401,6 +403,11 @@ class StandIn:
     def ca_bundle(self) -> Path | None:
         """The CA bundle a client trusts to reach the stand-in over HTTPS; None when serving plain HTTP."""
         return self._ca_bundle
+
+    @property
+    def ca_directory(self) -> Path | None:
+        """The same trust as `ca_bundle`, as a hashed directory (what the image trusts); None over HTTP."""
+        return self._ca_directory
 
     @property
     def connections_accepted(self) -> int:

@@ -1,7 +1,8 @@
-"""A throwaway certificate authority for the stand-in's HTTPS: made at start, trusted by a bundle file."""
+"""A throwaway CA for the stand-in's HTTPS, made at start, trusted by a bundle file or a hashed directory."""
 
 import datetime
 import ipaddress
+import shutil
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,16 +13,19 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from image.ca_directory import make_ca_directory
+
 _LIFETIME = datetime.timedelta(days=2)
 
 
 @dataclass(frozen=True)
 class Certificates:
-    """Where the server's key and certificate and the clients' CA bundle were written."""
+    """Where the server's key and certificate and the clients' CA bundle and directory were written."""
 
     server_cert: Path
     server_key: Path
     ca_bundle: Path
+    ca_directory: Path
 
     def server_context(self) -> ssl.SSLContext:
         """The server side's TLS context, holding the server certificate."""
@@ -43,7 +47,9 @@ def make_certificates(directory: Path) -> Certificates:
 
     The bundle is the SDK's default one (certifi's, which the vendored requests loads) plus the
     throwaway CA, so a client trusting it pays for loading a real-size bundle on every new
-    connection, as it does against OCI.
+    connection, as it does against OCI without the image's setting. The directory holds the same
+    certificates, hashed by image/ca_directory.py as the image's build hashes certifi's, so a client
+    trusting it looks up issuers as the function in the image does.
     """
     directory.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.UTC)
@@ -101,6 +107,7 @@ def make_certificates(directory: Path) -> Certificates:
         server_cert=directory / "server.pem",
         server_key=directory / "server-key.pem",
         ca_bundle=directory / "ca-bundle.pem",
+        ca_directory=directory / "ca-certificates",
     )
     certificates.server_cert.write_bytes(_pem(server_cert))
     certificates.server_key.write_bytes(
@@ -112,4 +119,7 @@ def make_certificates(directory: Path) -> Certificates:
     )
     certificates.server_key.chmod(0o600)
     certificates.ca_bundle.write_bytes(Path(certifi.where()).read_bytes() + b"\n" + _pem(ca_cert))
+    # A directory left by an earlier run in the same place trusts that run's CA: start afresh.
+    shutil.rmtree(certificates.ca_directory, ignore_errors=True)
+    make_ca_directory(certificates.ca_bundle, certificates.ca_directory)
     return certificates

@@ -5,26 +5,38 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import certifi
+import pytest
+
 from devkit.fdk_process import FdkProcess
 from devkit.local import local_cloud
+from image.ca_directory import make_ca_directory
 from tests.events import event_bytes, event_json
 
 BOOT_EVENT = "boot-volume-backup-end.json"
 AWAY = "us-ashburn-1"
+# Enough for the function to retry an unreachable OCI a few times and still answer before its deadline.
+SHORT = 5.0
 
 
-def test_a_backup_is_copied_over_https_on_one_connection_per_client(tmp_path: Path) -> None:
+@pytest.mark.parametrize("trust", ["directory", "file"])
+def test_a_backup_is_copied_over_https_on_one_connection_per_client(tmp_path: Path, trust: str) -> None:
     with local_cloud(tmp_path, tls=True) as cloud:
-        endpoints = cloud.function_env(AWAY)["OCI_ENDPOINT_TEMPLATE"]
+        # The image names a hashed directory (as the stand-in's default does); a file works the same.
+        trusted = cloud.standin.ca_directory if trust == "directory" else cloud.standin.ca_bundle
+        assert trusted is not None
+        env = cloud.function_env(AWAY, REQUESTS_CA_BUNDLE=str(trusted))
         source = cloud.seed_from_event(event_json(BOOT_EVENT))
-        with FdkProcess(cloud.function_env(AWAY)) as function:
+        with FdkProcess(env) as function:
             answer = function.invoke(event_bytes(BOOT_EVENT))
             connections = cloud.standin.connections_accepted
         [copy] = cloud.standin.backups(AWAY)
         requests = cloud.standin.requests
         [notice] = cloud.standin.messages(cloud.topic_id)
 
-    assert endpoints.startswith("https://127.0.0.1:")
+    assert env["OCI_ENDPOINT_TEMPLATE"].startswith("https://127.0.0.1:")
+    assert trusted.is_dir() if trust == "directory" else trusted.is_file()
+    assert cloud.trust_env == {"REQUESTS_CA_BUNDLE": str(cloud.standin.ca_directory)}
     assert answer.status == 200
     assert json.loads(answer.body)["status"] == "copied"
     assert copy.source_backup_id == source
@@ -35,3 +47,29 @@ def test_a_backup_is_copied_over_https_on_one_connection_per_client(tmp_path: Pa
     clients = {(r.region, r.service) for r in requests}
     assert len(requests) > len(clients)
     assert connections == len(clients)
+
+
+def test_a_ca_directory_without_the_servers_ca_fails_the_event_loudly(tmp_path: Path) -> None:
+    # What the image ships: certifi's certificates, hashed; the stand-in's throwaway CA is not among them.
+    certifi_only = tmp_path / "certifi-only"
+    make_ca_directory(Path(certifi.where()), certifi_only)
+    with local_cloud(tmp_path, tls=True) as cloud:
+        cloud.seed_from_event(event_json(BOOT_EVENT))
+        env = cloud.function_env(AWAY, REQUESTS_CA_BUNDLE=str(certifi_only))
+        with FdkProcess(env) as function:
+            answer = function.invoke(event_bytes(BOOT_EVENT), timeout=SHORT)
+            logs = [json.loads(line) for line in function.logs().splitlines() if line.startswith("{")]
+        connections = cloud.standin.connections_accepted
+        copies = cloud.standin.backups(AWAY)
+        requests = cloud.standin.requests
+        notices = cloud.standin.messages(cloud.topic_id)
+
+    body = json.loads(answer.body)
+    assert (answer.status, body["status"]) == (502, "failed")
+    assert "OCI could not be reached for get in us-phoenix-1" in body["reason"]
+    errors = {line["message"]: line for line in logs if line["level"] == "ERROR"}
+    assert errors["backup failed"]["reason"] == body["reason"]
+    assert "OCI could not be reached for publish" in errors["notice not published"]["reason"]
+    # Connections were opened and no request got past its handshake: the directory is all it trusts.
+    assert connections >= 2
+    assert (copies, requests, notices) == ([], [], [])

@@ -135,9 +135,16 @@ def test_with_tls_the_printed_exports_trust_the_throwaway_ca(
         process.communicate(timeout=10)
 
     assert exports["OCI_ENDPOINT_TEMPLATE"].startswith("https://127.0.0.1:")
+    # The hashed directory, as the image trusts; the bundle file of the same certificates beside it.
+    trusted = Path(exports["REQUESTS_CA_BUNDLE"])
+    assert trusted == (tmp_path / "tls" / "ca-certificates").resolve()
+    assert trusted.is_dir()
     assert (
-        f"# CA bundle to trust (the SDK's default one plus the throwaway CA): {exports['REQUESTS_CA_BUNDLE']}"
-        in lines
-    )
-    assert Path(exports["REQUESTS_CA_BUNDLE"]).parent == (tmp_path / "tls").resolve()
+        "# CA directory to trust (the SDK's default bundle plus the throwaway CA, hashed): "
+        f"{exports['REQUESTS_CA_BUNDLE']}"
+    ) in lines
+    assert (
+        "# the same as one bundle file, also fine for REQUESTS_CA_BUNDLE: "
+        f"{(tmp_path / 'tls' / 'ca-bundle.pem').resolve()}"
+    ) in lines
     assert backup.lifecycle_state == "AVAILABLE"

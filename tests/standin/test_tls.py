@@ -41,11 +41,17 @@ def _client(standin: StandIn) -> Any:
 
 
 @pytest.mark.parametrize("tls", [True], ids=["https"])
-def test_a_client_trusting_the_bundle_reads_a_backup_over_https(
-    standin: StandIn, rp_env: ResourcePrincipal, seed: SeedFactory, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("trust", ["ca_bundle", "ca_directory"])
+def test_a_client_trusting_the_bundle_or_its_directory_reads_a_backup_over_https(
+    standin: StandIn,
+    rp_env: ResourcePrincipal,
+    seed: SeedFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    trust: str,
 ) -> None:
-    assert standin.ca_bundle is not None
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(standin.ca_bundle))
+    trusted = getattr(standin, trust)
+    assert isinstance(trusted, Path)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(trusted))
     backup_id = seed("boot")
     client = _client(standin)
     try:
@@ -117,4 +123,5 @@ def test_two_clients_open_a_connection_each(
 @pytest.mark.parametrize("tls", [False], ids=["http"])
 def test_plain_http_has_no_ca_bundle(standin: StandIn) -> None:
     assert standin.ca_bundle is None
+    assert standin.ca_directory is None
     assert standin.base_url.startswith("http://127.0.0.1:")
