@@ -212,7 +212,9 @@ def catch_up(
     # Most overdue volume first: the one whose oldest missing backup is oldest.
     order = sorted(missing, key=lambda v: min(s.time_created or now for s, _ in missing[v]))
 
-    found = found_copies(estate)
+    found = found_copies(
+        estate, {(s.id, r) for pairs in missing.values() for s, regions in pairs for r in regions}
+    )
     run = _QueueRun(settings, store, deadline, now, estate.unread, found, in_flight, running, skipped)
     for volume in order:
         for source, regions in missing[volume]:
@@ -302,8 +304,10 @@ class _QueueRun:
             self.running += 1
 
 
-def found_copies(estate: Estate) -> dict[tuple[str, str], list[BackupCopy]]:
-    """By (source, destination), the copies of each source there, as the event path's lookup finds them.
+def found_copies(
+    estate: Estate, pairs: Container[tuple[str, str]]
+) -> dict[tuple[str, str], list[BackupCopy]]:
+    """Of each (source, destination) in `pairs`, the source's copies there, as the event path finds them.
 
     That lookup lists the source's compartment in the destination and finds every copy of the
     source, gone ones too: so does this, from the listings, and the retry token is the same.
@@ -313,7 +317,11 @@ def found_copies(estate: Estate) -> dict[tuple[str, str], list[BackupCopy]]:
     for region, copies in estate.copies.items():
         for copy in copies:
             source = sources.get(copy.source_backup_id or "")
-            if source is not None and copy.compartment_id == source.compartment_id:
+            if (
+                source is not None
+                and (source.id, region) in pairs
+                and copy.compartment_id == source.compartment_id
+            ):
                 marked = copy.freeform_tags.get(MARKER_TAG) == source.id
                 found[(source.id, region)].append(
                     BackupCopy(
@@ -322,8 +330,9 @@ def found_copies(estate: Estate) -> dict[tuple[str, str], list[BackupCopy]]:
                 )
     for region, by_source in estate.gone.items():
         for source_id, ids in by_source.items():
-            # Only the id is kept of a gone copy: TERMINATING or TERMINATED, the same to a request.
-            found[(source_id, region)] += [BackupCopy(region, copy_id, "TERMINATED") for copy_id in ids]
+            if (source_id, region) in pairs:
+                # Only the id is kept of a gone copy: TERMINATING or TERMINATED, the same to a request.
+                found[(source_id, region)] += [BackupCopy(region, copy_id, "TERMINATED") for copy_id in ids]
     return found
 
 
