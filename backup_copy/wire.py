@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping
 from itertools import accumulate
+from typing import Any
 
 from backup_copy import __version__
 from backup_copy.backups import BackupCopy, RegionFailure, new_backup_ids
@@ -193,9 +194,27 @@ def fit_json(
     return json.dumps(_fit(body, limit, sizes, keep=keep, notes=notes, totals=totals))
 
 
-def json_length(value: object) -> int:
-    """The length of `value`'s compact JSON in UTF-8 bytes, measured without serialising it whole."""
-    return _Sizes().of(value, None, None)
+def json_fits(value: object, limit: int) -> bool:
+    """Whether `value`'s compact JSON takes at most `limit` bytes of UTF-8; measured as far as it fits."""
+    return _length_upto(value, limit) <= limit
+
+
+def _length_upto(value: object, budget: int) -> int:
+    """The length of `value`'s compact JSON; once past `budget`, any length past it (it stops there)."""
+    if isinstance(value, dict):
+        # Braces and separators, then each key (its quotes and the ": ") and value.
+        entries: list[tuple[int, object]] = [(_key_length(key) + 2, item) for key, item in value.items()]
+    elif isinstance(value, list):
+        entries = [(0, item) for item in value]
+    else:
+        return len(json.dumps(value))
+    total = 2 + 2 * max(len(entries) - 1, 0)
+    for overhead, item in entries:
+        if total > budget:
+            break
+        total += overhead
+        total += _length_upto(item, budget - total)
+    return total
 
 
 def fit(
@@ -442,11 +461,16 @@ def _string_size(value: str, strings: int | None) -> int:
     return len(json.dumps(value))
 
 
-def _object_size(entries: Mapping[str, int]) -> int:
+def _object_size(entries: Mapping[Any, int]) -> int:
     """The length of a JSON object whose values are `entries`' lengths: braces, keys, separators."""
     if not entries:
         return 2
-    return 2 + sum(len(json.dumps(key)) + 2 + size for key, size in entries.items()) + 2 * (len(entries) - 1)
+    return 2 + sum(_key_length(key) + 2 + size for key, size in entries.items()) + 2 * (len(entries) - 1)
+
+
+def _key_length(key: object) -> int:
+    """The length of an object's key in JSON: a string's, or what json makes of another key, quoted."""
+    return len(json.dumps(key)) if isinstance(key, str) else len(json.dumps({key: 0})) - 5
 
 
 def _cut(value: object, strings: int | None, items: int | None) -> object:

@@ -7,7 +7,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backup_copy.wire import _cut, _Sizes, fit
+from backup_copy.wire import _cut, _Sizes, fit, json_fits
 
 TEXT = st.text(st.sampled_from(["a", "é", "日", "🙂", '"', "\\", "\x01", "…"]), max_size=30) | st.text(
     max_size=400
@@ -15,7 +15,10 @@ TEXT = st.text(st.sampled_from(["a", "é", "日", "🙂", '"', "\\", "\x01", "�
 LEAF = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT
 VALUE = st.recursive(
     LEAF,
-    lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=6)
+        | st.dictionaries(st.text(max_size=4) | st.integers() | st.booleans() | st.none(), inner, max_size=4)
+    ),
     max_leaves=40,
 )
 BODY = st.dictionaries(
@@ -44,3 +47,9 @@ def test_a_cut_body_fits_its_limit_and_says_what_was_cut(
     else:
         assert len(text.encode()) <= limit
         assert "truncated" in fitted
+
+
+@settings(max_examples=300, deadline=None)
+@given(VALUE, st.integers(0, 400))
+def test_whether_json_fits_is_told_without_measuring_past_the_limit(value: object, limit: int) -> None:
+    assert json_fits(value, limit) == (len(json.dumps(value).encode()) <= limit)
