@@ -239,12 +239,25 @@ def copy_to_destinations(
 
 
 def copy_to(
-    region: str, source: Backup, settings: Settings, store: BackupStore, deadline: Deadline
+    region: str,
+    source: Backup,
+    settings: Settings,
+    store: BackupStore,
+    deadline: Deadline,
+    *,
+    found: Sequence[BackupCopy] | None,
 ) -> PairResult:
-    """Give one destination a live, tagged copy of `source` (the sweep, which decides the limits itself)."""
+    """Give one destination a live, tagged copy of `source` (the sweep, which decides the limits itself).
+
+    `found` are the copies of `source` in `region` the sweep's listing shows, gone ones included,
+    as the event path's lookup finds them: the request's retry token is then the one an event
+    computes, so a copy requested by another invocation since the listing is replayed, not made
+    twice. None where the listing was not read whole: they are looked up first.
+    """
     settled: tuple[BackupCopy, bool] | BaseException
     try:
-        found = store.find_copies(source, region, deadline)
+        if found is None:
+            found = store.find_copies(source, region, deadline)
         settled = _settle(region, found, source, settings, store, deadline=deadline, hold=False)
     except (CopyLimited, Failed) as exc:
         settled = exc

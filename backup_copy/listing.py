@@ -10,8 +10,9 @@ page at a time (`BackupStore.iter_backups`), and each page is folded as it comes
   few fields (whose data, where, taken when). Paging cannot stop at the end of the look-back:
   retention proves a copy's provenance, and ranks and ages copies, by their source, and so does the
   RPO report, however old the source; what stops there is keeping backups whole;
-- each destination, after the sources: only the copies some phase reads (`CopyKeeper`); the others
-  are dropped as they come, and so are the originals no kept copy names.
+- each destination, after the sources: only the copies some phase reads (`CopyKeeper`), and the ids
+  of the gone copies of the sources (which the retry token names); the others are dropped as they
+  come, and so are the originals no kept copy names.
 """
 
 from __future__ import annotations
@@ -46,6 +47,13 @@ class Estate:
     failures: tuple[SourceFailure, ...] = ()
     # The originals in the source region, in the window or not, that a source or kept copy names.
     originals: Mapping[str, Original] = field(default_factory=dict)
+    # Of each destination, by source: the ids of the source's gone (TERMINATING, TERMINATED) copies
+    # in its compartment, which `copies` leaves out. The retry token names them, as the event path's
+    # lookup does, so the sweep's request and an event's converge on one copy.
+    gone: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    # The listings not read whole, as (region, compartment, kind): a copy of a source may be there
+    # and missing from `copies`, so catch-up looks the source's copies up instead of deciding blind.
+    unread: frozenset[tuple[str, str, BackupKind]] = frozenset()
 
 
 def volume_key(backup: Backup) -> str:
@@ -85,6 +93,7 @@ def list_estate(
     window = {source.id for source in sources}
     scope = Scope(settings.deployment, region, settings.sweep_compartment_ids)
     copies: dict[str, tuple[Backup, ...]] = {}
+    gone: dict[str, Mapping[str, tuple[str, ...]]] = {}
     for destination in settings.destination_regions:
         keeper = CopyKeeper(settings, scope, originals, window, now)
         try:
@@ -95,7 +104,9 @@ def list_estate(
             reader.failures.append(
                 SourceFailure.internal(destination, destination, exc, during="listing failed")
             )
+            reader.unread.update(reader.listings(destination))
         copies[destination] = keeper.kept()
+        gone[destination] = keeper.gone()
     named = window | {c.source_backup_id for found in copies.values() for c in found if c.source_backup_id}
     # Oldest first: they are the nearest to leaving the look-back window.
     sources.sort(key=lambda backup: backup.time_created or now)
@@ -104,6 +115,8 @@ def list_estate(
         copies,
         tuple(reader.failures),
         {source_id: originals[source_id] for source_id in named if source_id in originals},
+        gone,
+        frozenset(reader.unread),
     )
 
 
@@ -116,6 +129,8 @@ class _Reader:
     deadline: Deadline
     skipped: Container[str]
     failures: list[SourceFailure] = field(default_factory=list)
+    # The listings that failed or were never made, as (region, compartment, kind).
+    unread: set[tuple[str, str, BackupKind]] = field(default_factory=set)
 
     def sources(self, region: str, now: datetime) -> tuple[list[Backup], dict[str, Original]]:
         """The sources in full, and every original in brief."""
@@ -138,24 +153,31 @@ class _Reader:
                 sources.append(backup)
         return sources, originals
 
-    def backups(self, region: str) -> Iterator[Backup]:
-        """Every backup of every kind in the swept compartments of `region`; a failure is an entry."""
+    def listings(self, region: str) -> Iterator[tuple[str, str, BackupKind]]:
+        """Each listing of `region`, as (region, compartment, kind), in the order they are made."""
         for compartment in sorted(self.settings.sweep_compartment_ids):
             for kind in BackupKind:
-                if region in self.skipped:
-                    return
-                try:
-                    yield from self.store.iter_backups(kind, compartment, region, self.deadline)
-                except Failed as exc:
-                    failure = RegionFailure(region, f"listing failed: {exc.reason}", exc.error_class)
-                    self.failures.append(SourceFailure(compartment, failure))
-                except Exception as exc:  # a bug: this listing fails, the others still count
-                    log.exception(
-                        "unexpected error", extra={"fields": {"region": region, "kind": kind.value}}
-                    )
-                    self.failures.append(
-                        SourceFailure.internal(compartment, region, exc, during="listing failed")
-                    )
+                yield region, compartment, kind
+
+    def backups(self, region: str) -> Iterator[Backup]:
+        """Every backup of every kind in the swept compartments of `region`; a failure is an entry."""
+        for listing in self.listings(region):
+            _, compartment, kind = listing
+            if region in self.skipped:
+                self.unread.add(listing)
+                continue
+            try:
+                yield from self.store.iter_backups(kind, compartment, region, self.deadline)
+            except Failed as exc:
+                self.unread.add(listing)
+                failure = RegionFailure(region, f"listing failed: {exc.reason}", exc.error_class)
+                self.failures.append(SourceFailure(compartment, failure))
+            except Exception as exc:  # a bug: this listing fails, the others still count
+                self.unread.add(listing)
+                log.exception("unexpected error", extra={"fields": {"region": region, "kind": kind.value}})
+                self.failures.append(
+                    SourceFailure.internal(compartment, region, exc, during="listing failed")
+                )
 
 
 def _is_source(backup: Backup, since: datetime, settings: Settings) -> bool:
@@ -180,7 +202,8 @@ class CopyKeeper:
     data's age: retention's RETENTION_KEEP newest proven copies and its newest AVAILABLE one, and the
     RPO report's newest counted copy and newest AVAILABLE one. A copy dropped is one that
     catch_up, choose, unproven and rpo_lines pass over, so they decide as they would on the whole
-    listing (tests/unit/test_listing.py holds them to it).
+    listing (tests/unit/test_listing.py holds them to it). Of a gone copy of a source, only its id
+    is kept, for the source's retry token.
     """
 
     def __init__(
@@ -197,6 +220,7 @@ class CopyKeeper:
         self._now = now
         self._days = settings.retention_days
         self._kept: dict[int, Backup] = {}
+        self._gone: dict[str, list[str]] = {}
         self._seen = 0
         self._proven = _Leaders(settings.retention_keep)
         self._proven_available = _Leaders(1)
@@ -208,9 +232,14 @@ class CopyKeeper:
         order = self._seen
         self._seen += 1
         source_id = copy.source_backup_id
-        if not source_id or copy.lifecycle_state in GONE_STATES:
+        if not source_id:
             return
         original = self._originals.get(source_id)
+        if copy.lifecycle_state in GONE_STATES:
+            # What the event path's lookup finds, which lists the source's compartment alone.
+            if source_id in self._window and original and copy.compartment_id == original.compartment_id:
+                self._gone.setdefault(source_id, []).append(copy.id)
+            return
         days = self._days
         if (
             source_id in self._window
@@ -241,6 +270,10 @@ class CopyKeeper:
         for leaders in (self._proven, self._proven_available, self._counted, self._counted_available):
             kept.update(leaders.items())
         return tuple(copy for _, copy in sorted(kept.items()))
+
+    def gone(self) -> dict[str, tuple[str, ...]]:
+        """By source in the window, the ids of its gone copies in its compartment."""
+        return {source_id: tuple(ids) for source_id, ids in self._gone.items()}
 
 
 Rank = tuple[datetime, datetime]

@@ -198,6 +198,8 @@ def catch_up(
     backup), while fewer than SWEEP_MAX_COPIES_IN_FLIGHT copies are in flight. A refusal for the
     limits queues the pair too. What time does not allow is left for the next sweep; a pair with a
     region in `skipped` (the sweep stopped calling it, and reports it once) waits for the next one.
+    Whether a pair has a copy, and its retry token, come from the listings: a copy is one request,
+    and one tag write, with no lookup before it (but where a listing was not read whole).
     """
     live = _live_pairs(estate.copies)
     in_flight = _in_flight_volumes(estate)
@@ -210,7 +212,10 @@ def catch_up(
     # Most overdue volume first: the one whose oldest missing backup is oldest.
     order = sorted(missing, key=lambda v: min(s.time_created or now for s, _ in missing[v]))
 
-    run = _QueueRun(settings, store, deadline, now, estate.copies, in_flight, running, skipped)
+    found = found_copies(
+        estate, {(s.id, r) for pairs in missing.values() for s, regions in pairs for r in regions}
+    )
+    run = _QueueRun(settings, store, deadline, now, estate.unread, found, in_flight, running, skipped)
     for volume in order:
         for source, regions in missing[volume]:
             for region in regions:
@@ -233,7 +238,8 @@ class _QueueRun:
     store: BackupStore
     deadline: Deadline
     now: datetime
-    copies: Copies
+    unread: Container[tuple[str, str, BackupKind]]
+    found: Mapping[tuple[str, str], Sequence[BackupCopy]]
     in_flight: defaultdict[str, int]
     running: int
     skipped: Container[str]
@@ -265,7 +271,12 @@ class _QueueRun:
             hold = self.reasons.setdefault(hold, hold)
             self.queued.append(QueuedCopy(source.id, region, volume, source.time_created, hold))
             return
-        result = copy_to(region, source, self.settings, self.store, self.deadline)
+        found = self.found.get((source.id, region), ())
+        # A listing cut short may miss a copy: then, and only then, the copies are looked up.
+        unread = (region, source.compartment_id, source.kind) in self.unread
+        result = copy_to(
+            region, source, self.settings, self.store, self.deadline, found=None if unread else found
+        )
         if result.failure is not None:
             self.failures.append(SourceFailure(source.id, result.failure))
         if result.warning is not None:
@@ -282,11 +293,7 @@ class _QueueRun:
                 self.copied.append(SourceCopy(source.id, copy))
             return
         if result.made:
-            faulty = tuple(
-                c.id
-                for c in self.copies.get(region, ())
-                if c.source_backup_id == source.id and c.lifecycle_state == "FAULTY"
-            )
+            faulty = tuple(c.id for c in found if c.id and c.state == "FAULTY")
             self.copied.append(SourceCopy(source.id, copy, faulty))
         # A copy the listing did not show (just made, or made since the listing) joins it, so the
         # limits, retention and the RPO report see it; as ours only if our request made and tagged it.
@@ -295,6 +302,38 @@ class _QueueRun:
         if copy.state in IN_FLIGHT_STATES:
             self.in_flight[volume] += 1
             self.running += 1
+
+
+def found_copies(
+    estate: Estate, pairs: Container[tuple[str, str]]
+) -> dict[tuple[str, str], list[BackupCopy]]:
+    """Of each (source, destination) in `pairs`, the source's copies there, as the event path finds them.
+
+    That lookup lists the source's compartment in the destination and finds every copy of the
+    source, gone ones too: so does this, from the listings, and the retry token is the same.
+    """
+    sources = {source.id: source for source in estate.sources}
+    found: defaultdict[tuple[str, str], list[BackupCopy]] = defaultdict(list)
+    for region, copies in estate.copies.items():
+        for copy in copies:
+            source = sources.get(copy.source_backup_id or "")
+            if (
+                source is not None
+                and (source.id, region) in pairs
+                and copy.compartment_id == source.compartment_id
+            ):
+                marked = copy.freeform_tags.get(MARKER_TAG) == source.id
+                found[(source.id, region)].append(
+                    BackupCopy(
+                        region, copy.id, copy.lifecycle_state, marked=marked, display_name=copy.display_name
+                    )
+                )
+    for region, by_source in estate.gone.items():
+        for source_id, ids in by_source.items():
+            if (source_id, region) in pairs:
+                # Only the id is kept of a gone copy: TERMINATING or TERMINATED, the same to a request.
+                found[(source_id, region)] += [BackupCopy(region, copy_id, "TERMINATED") for copy_id in ids]
+    return found
 
 
 def _live_pairs(copies: Copies) -> set[tuple[str, str]]:

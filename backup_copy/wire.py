@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping
+from itertools import accumulate
+from typing import Any
 
 from backup_copy import __version__
 from backup_copy.backups import BackupCopy, RegionFailure, new_backup_ids
@@ -182,11 +184,37 @@ def fit_json(
     totals: Mapping[str, int] | None = None,
 ) -> str:
     """`body` as JSON text of at most `limit` bytes of UTF-8, cut by fit() if it is longer."""
-    if not notes:
+    sizes = _Sizes()
+    # Indented, JSON is never shorter than compact: a body whose compact JSON is too long (a large
+    # sweep's report, megabytes) is measured, and never serialised whole.
+    if not notes and sizes.of(body, None, None) <= limit:
         text = json.dumps(body, indent=indent)
         if len(text.encode()) <= limit:
             return text
-    return json.dumps(fit(body, limit, keep=keep, notes=notes, totals=totals))
+    return json.dumps(_fit(body, limit, sizes, keep=keep, notes=notes, totals=totals))
+
+
+def json_fits(value: object, limit: int) -> bool:
+    """Whether `value`'s compact JSON takes at most `limit` bytes of UTF-8; measured as far as it fits."""
+    return _length_upto(value, limit) <= limit
+
+
+def _length_upto(value: object, budget: int) -> int:
+    """The length of `value`'s compact JSON; once past `budget`, any length past it (it stops there)."""
+    if isinstance(value, dict):
+        # Braces and separators, then each key (its quotes and the ": ") and value.
+        entries: list[tuple[int, object]] = [(_key_length(key) + 2, item) for key, item in value.items()]
+    elif isinstance(value, list):
+        entries = [(0, item) for item in value]
+    else:
+        return len(json.dumps(value))
+    total = 2 + 2 * max(len(entries) - 1, 0)
+    for overhead, item in entries:
+        if total > budget:
+            break
+        total += overhead
+        total += _length_upto(item, budget - total)
+    return total
 
 
 def fit(
@@ -204,26 +232,70 @@ def fit(
     A cut body says so: `truncated` names what was cut (with the caller's `notes` on cuts it made
     itself), and `totals` gives the full length of every list, `totals` overriding what the body shows.
     """
-    if not notes and _size(body) <= limit:
+    return _fit(body, limit, _Sizes(), keep=keep, notes=notes, totals=totals)
+
+
+def _fit(
+    body: JsonObject,
+    limit: int,
+    sizes: _Sizes,
+    *,
+    keep: Collection[str],
+    notes: Mapping[str, str] | None,
+    totals: Mapping[str, int] | None,
+) -> JsonObject:
+    if not notes and sizes.of(body, None, None) <= limit:
         return body
-    full = {**_list_lengths(body), **(totals or {})}
+    # Each top-level key's lists, by path, as _list_lengths names them in the body and in a cut of it.
+    lengths = {key: _list_lengths({key: value}) for key, value in body.items()}
+    full = {**{path: length for each in lengths.values() for path, length in each.items()}, **(totals or {})}
     longest = max(full.values(), default=0)
-    longest_string = _longest_string(body, keep)
+    longest_string = max((sizes.longest(value) for key, value in body.items() if key not in keep), default=0)
+    totals_size = len(json.dumps(full))
+
+    def truncation(strings: int | None, items: int | None, kept: int | None) -> JsonObject:
+        """What a cut says of itself: the lists it shortened, the string length it cut to."""
+        shortened: list[str] = []
+        for key, value in body.items():
+            whole_list = key in keep and isinstance(value, list)
+            for path, length in lengths[key].items():
+                if key in keep:
+                    cut_length = min(length, kept) if whole_list and kept is not None else length
+                else:
+                    cut_length = length if items is None else min(length, items)
+                if cut_length < full.get(path, 0):
+                    shortened.append(path)
+        truncated: JsonObject = {"limitBytes": limit, "lists": sorted(shortened), **(notes or {})}
+        if strings is not None and longest_string > strings:
+            truncated["stringsCutTo"] = strings
+        return truncated
 
     def attempt(strings: int | None, items: int | None, kept: int | None = None) -> JsonObject | None:
+        """The cut, if its JSON fits: measured first (_Sizes), built only when it does."""
+        truncated = truncation(strings, items, kept)
+        entries = {
+            key: (
+                sizes.of_list(value, None, None, kept)
+                if kept is not None and isinstance(value, list)
+                else sizes.of(value, None, None)
+            )
+            if key in keep
+            else sizes.of(value, strings, items)
+            for key, value in body.items()
+        }
+        entries["truncated"] = len(json.dumps(truncated))
+        entries["totals"] = totals_size
+        if _object_size(entries) > limit:
+            return None
         cut: JsonObject = {
             key: (value[:kept] if kept is not None and isinstance(value, list) else value)
             if key in keep
-            else _cut(value, strings, items)
+            else sizes.cut(value, strings, items)
             for key, value in body.items()
         }
-        shortened = sorted(path for path, length in _list_lengths(cut).items() if length < full.get(path, 0))
-        truncated: JsonObject = {"limitBytes": limit, "lists": shortened, **(notes or {})}
-        if strings is not None and longest_string > strings:
-            truncated["stringsCutTo"] = strings
         cut["truncated"] = truncated
         cut["totals"] = full
-        return cut if _size(cut) <= limit else None
+        return cut
 
     # Uncut, the body fits only when the caller's own cut is all there is to say (`notes`).
     for strings in (None, *_STRING_CUTS) if notes else _STRING_CUTS:
@@ -254,6 +326,153 @@ def fit(
     return {"truncated": {"limitBytes": limit, "lists": sorted(full)}}
 
 
+class _Sizes:
+    """How long the JSON of `_cut(value, strings, items)` is, in UTF-8 bytes, without building it.
+
+    fit() tries many cuts of one body. Built and serialised whole, each try of a large sweep's
+    report (thousands of RPO lines) cost a serialisation of megabytes, a dozen times over. Here
+    each object without a list in it (a line of the report) is serialised once, and each list keeps
+    its items' running lengths per string cut: a try then walks the objects that hold lists.
+    The body must not change while this measures it (it remembers objects by id).
+    """
+
+    def __init__(self) -> None:
+        # An object without a list in it: its length uncut and its longest string; None if it holds one.
+        self._flat: dict[int, tuple[int, int] | None] = {}
+        # Such an object's length with its strings cut, where they are longer than the cut.
+        self._cut_flat: dict[tuple[int, int], int] = {}
+        # A list's items' running lengths (0 first), per string cut, when no item holds a list.
+        self._running: dict[tuple[int, int | None], list[int] | None] = {}
+        # Such a list's items' lengths uncut and their longest strings.
+        self._items: dict[int, list[tuple[int, int]] | None] = {}
+
+    def of(self, value: object, strings: int | None, items: int | None) -> int:
+        """The length of `_cut(value, strings, items)` as compact JSON."""
+        if isinstance(value, str):
+            return _string_size(value, strings)
+        if isinstance(value, list):
+            return self.of_list(value, strings, items, items)
+        if isinstance(value, dict):
+            flat = self._flat_object(value)
+            if flat is None:
+                return _object_size({key: self.of(item, strings, items) for key, item in value.items()})
+            whole, longest = flat
+            if strings is None or longest <= strings:
+                return whole
+            key = (id(value), strings)
+            if key not in self._cut_flat:
+                self._cut_flat[key] = len(json.dumps(_cut(value, strings, None)))
+            return self._cut_flat[key]
+        return len(json.dumps(value))
+
+    def cut(self, value: object, strings: int | None, items: int | None) -> object:
+        """`_cut(value, strings, items)`, sharing the objects it would copy unchanged."""
+        if isinstance(value, list):
+            return [self.cut(item, strings, items) for item in (value if items is None else value[:items])]
+        if isinstance(value, dict):
+            flat = self._flat_object(value)
+            if flat is not None and (strings is None or flat[1] <= strings):
+                return value
+            return {key: self.cut(item, strings, items) for key, item in value.items()}
+        return _cut(value, strings, items)
+
+    def longest(self, value: object) -> int:
+        """The length of the longest string among `value`'s items and its objects' values, at any depth."""
+        if isinstance(value, dict):
+            flat = self._flat_object(value)
+            if flat is not None:
+                return flat[1]
+            return max((self.longest(item) for item in value.values()), default=0)
+        if isinstance(value, list):
+            return max((self.longest(item) for item in value), default=0)
+        return len(value) if isinstance(value, str) else 0
+
+    def of_list(self, value: list[object], strings: int | None, items: int | None, first: int | None) -> int:
+        """The length of the list of `value`'s `first` items (all when None), each cut as `_cut` cuts."""
+        count = len(value) if first is None else min(len(value), first)
+        if count == 0:
+            return 2
+        running = self._running_lengths(value, strings)
+        if running is not None:
+            inside = running[count]
+        else:
+            inside = sum(self.of(item, strings, items) for item in value[:count])
+        return 2 + inside + 2 * (count - 1)
+
+    def _running_lengths(self, value: list[object], strings: int | None) -> list[int] | None:
+        key = (id(value), strings)
+        if key not in self._running:
+            measured = self._measured(value)
+            if measured is None:
+                self._running[key] = None
+            else:
+                lengths = [
+                    whole
+                    if strings is None or longest <= strings
+                    else len(json.dumps(_cut(item, strings, None)))
+                    for item, (whole, longest) in zip(value, measured, strict=True)
+                ]
+                self._running[key] = list(accumulate(lengths, initial=0))
+        return self._running[key]
+
+    def _measured(self, value: list[object]) -> list[tuple[int, int]] | None:
+        """Each item's length uncut and longest string; None if an item holds a list (its length then
+        depends on how that list is cut)."""
+        key = id(value)
+        if key not in self._items:
+            self._items[key] = self._measure(value)
+        return self._items[key]
+
+    def _measure(self, value: list[object]) -> list[tuple[int, int]] | None:
+        measured: list[tuple[int, int]] = []
+        for item in value:
+            flat = self._flat_object(item) if isinstance(item, dict) else None
+            if isinstance(item, list) or (isinstance(item, dict) and flat is None):
+                return None
+            if flat is None:
+                flat = (len(json.dumps(item)), len(item) if isinstance(item, str) else 0)
+            measured.append(flat)
+        return measured
+
+    def _flat_object(self, value: JsonObject) -> tuple[int, int] | None:
+        key = id(value)
+        if key not in self._flat:
+            longest = 0
+            for item in value.values():
+                if isinstance(item, str):
+                    longest = max(longest, len(item))
+                elif isinstance(item, list):
+                    break
+                elif isinstance(item, dict):
+                    inner = self._flat_object(item)
+                    if inner is None:
+                        break
+                    longest = max(longest, inner[1])
+            else:
+                self._flat[key] = (len(json.dumps(value)), longest)
+                return self._flat[key]
+            self._flat[key] = None
+        return self._flat[key]
+
+
+def _string_size(value: str, strings: int | None) -> int:
+    if strings is not None and len(value) > strings:
+        value = value[: strings - 1] + "…"
+    return len(json.dumps(value))
+
+
+def _object_size(entries: Mapping[Any, int]) -> int:
+    """The length of a JSON object whose values are `entries`' lengths: braces, keys, separators."""
+    if not entries:
+        return 2
+    return 2 + sum(_key_length(key) + 2 + size for key, size in entries.items()) + 2 * (len(entries) - 1)
+
+
+def _key_length(key: object) -> int:
+    """The length of an object's key in JSON: a string's, or what json makes of another key, quoted."""
+    return len(json.dumps(key)) if isinstance(key, str) else len(json.dumps({key: 0})) - 5
+
+
 def _cut(value: object, strings: int | None, items: int | None) -> object:
     if isinstance(value, str):
         return value if strings is None or len(value) <= strings else value[: strings - 1] + "…"
@@ -277,23 +496,9 @@ def _list_lengths(value: object, path: str = "") -> dict[str, int]:
     return lengths
 
 
-def _longest_string(value: object, skip: Collection[str] = ()) -> int:
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, dict):
-        return max((_longest_string(item) for key, item in value.items() if key not in skip), default=0)
-    if isinstance(value, list):
-        return max((_longest_string(item) for item in value), default=0)
-    return 0
-
-
 def _halvings(count: int) -> list[int]:
     steps = []
     while count > 0:
         count //= 2
         steps.append(count)
     return steps
-
-
-def _size(body: JsonObject) -> int:
-    return len(json.dumps(body).encode())

@@ -98,7 +98,10 @@ class FakeGateway:
         return self.backups[backup_id]
 
     def find_copies(self, source: Backup, region: str, deadline: Deadline) -> list[BackupCopy]:
-        """Copies of a source in a region: backups stored there naming it, then the ones it requested."""
+        """Copies of a source in a region: backups stored there naming it, then the ones it requested.
+
+        As the gateway looks, in the source's compartment alone (where copies land).
+        """
         self.calls.append(f"list {region}")
         self._bug(region, source.id, f"list {region}")
         stored = [
@@ -110,7 +113,9 @@ class FakeGateway:
                 display_name=b.display_name,
             )
             for b in self.backups.values()
-            if b.region == region and b.source_backup_id == source.id
+            if b.region == region
+            and b.source_backup_id == source.id
+            and b.compartment_id == source.compartment_id
         ]
         return stored + list(self.copies.get(f"{source.id}|{region}", []))
 

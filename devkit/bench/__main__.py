@@ -499,24 +499,34 @@ def events_figures(image: ImageTree, rounds: int, burst: int, warm: int) -> list
     ]
 
 
-def sweeps(volumes: int, days: int, catch_up_days: int) -> list[sweep_scale.SweepFigures]:
-    """One sweep of the steady estate and one with a backlog, each in a stand-in and process of its own."""
+def sweeps(volumes: int, days: int, catch_up_days: int, wide_volumes: int) -> list[sweep_scale.SweepFigures]:
+    """The steady estate, the same with a backlog, and a wide one of a backup per volume to three regions.
+
+    Each sweep in a stand-in and process of its own.
+    """
     path = f"{PROJECT}:{cached_payload()}"
     figures = []
-    variants = (("steady sweep", 0), (f"catch-up sweep ({catch_up_days} days uncopied)", catch_up_days))
-    for name, uncopied in variants:
+    two, three = sweep_scale.DESTINATIONS, sweep_scale.WIDE_DESTINATIONS
+    variants: list[tuple[str, int, int, int, tuple[str, ...], float | None]] = [
+        ("steady sweep", volumes, days, 0, two, None),
+        (f"catch-up sweep ({catch_up_days} days uncopied)", volumes, days, catch_up_days, two, None),
+        ("steady sweep, wide", wide_volumes, 1, 0, three, sweep_scale.WIDE_CPU_GOAL_SECONDS),
+    ]
+    for name, volumes_, days_, uncopied, destinations, cpu_goal in variants:
         with (
             tempfile.TemporaryDirectory(prefix="backup-copy-bench-") as directory,
-            local_cloud(Path(directory)) as cloud,
+            local_cloud(Path(directory), regions=(HOME, *destinations)) as cloud,
         ):
             figures.append(
                 sweep_scale.measure(
                     name,
                     cloud,
                     lambda env: function_process(env, FUNCTION, path).start(),
-                    volumes=volumes,
-                    days=days,
+                    volumes=volumes_,
+                    days=days_,
                     uncopied_days=uncopied,
+                    destinations=destinations,
+                    cpu_goal_seconds=cpu_goal,
                 )
             )
     return figures
@@ -532,13 +542,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--volumes", type=int, default=150, help="boot volumes in the swept estate")
     parser.add_argument("--days", type=int, default=90, help="daily backups of each (RETENTION_DAYS too)")
     parser.add_argument("--catch-up-days", type=int, default=20, help="newest days left uncopied to catch up")
+    parser.add_argument(
+        "--wide-volumes", type=int, default=3000, help="volumes of the wide sweep (a backup each, 3 regions)"
+    )
     args = parser.parse_args(argv)
     if args.rounds < 2:
         parser.error("--rounds: two or more, for a spread")
     PINNING.apply()
     print("\n".join(header(args.rounds, events=args.only != "sweep")), flush=True)
     goals = [] if args.only == "sweep" else run(args.rounds, args.burst, args.warm)
-    swept = [] if args.only == "events" else sweeps(args.volumes, args.days, args.catch_up_days)
+    swept = (
+        []
+        if args.only == "events"
+        else sweeps(args.volumes, args.days, args.catch_up_days, args.wide_volumes)
+    )
     if goals:
         print(f"\n{'figure':<36} {'measured':>12}   {'goal':<9} {'met':<14} detail")
         for goal in goals:

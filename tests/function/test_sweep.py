@@ -22,12 +22,13 @@ from backup_copy.backups import (
 )
 from backup_copy.deadline import Deadline
 from backup_copy.handler import handle
+from backup_copy.listing import list_estate
 from backup_copy.metrics import MetricPoint
 from backup_copy.oci_gateway import OciGateway, RetryPolicy
 from backup_copy.ports import Gateway
 from backup_copy.runtime import Runtimes, oci_gateway
 from backup_copy.settings import load_settings
-from backup_copy.sweep import SWEEP_RESERVE_SECONDS, run_sweep
+from backup_copy.sweep import SWEEP_RESERVE_SECONDS, catch_up, run_sweep
 from devkit.fdk_process import FdkProcess
 from devkit.local import LocalCloud
 from devkit.standin import Fault, Garbage, RouteName, make_ocid
@@ -177,6 +178,44 @@ def test_a_second_sweep_makes_no_duplicate_and_deletes_nothing_more(sweeping: Lo
     assert answer["sweep"]["copied"] == []
     assert answer["sweep"]["expired"] == []
     assert {b.id: b.lifecycle_state for b in sweeping.standin.backups(AWAY)} == before
+
+
+def test_a_copy_an_event_made_after_the_sweeps_listing_is_the_one_the_sweep_gets(
+    sweeping: LocalCloud, config_env: pytest.MonkeyPatch
+) -> None:
+    # The sweep lists, an event copies the same backup, then the sweep asks for its copy with no
+    # lookup between: the retry token, the same as the event's (earlier FAULTY and deleted copies
+    # and all), makes OCI answer with the event's copy.
+    event = event_json("boot-volume-backup-end.json")
+    compartment = event["data"]["compartmentId"]
+    config_env.setenv("SWEEP_COMPARTMENT_IDS", compartment)
+    source = sweeping.seed_from_event(event, time_created=ago(hours=2))
+    assert source is not None
+    for state in ("FAULTY", "TERMINATED"):
+        sweeping.standin.seed_backup(
+            kind="boot",
+            region=AWAY,
+            compartment_id=compartment,
+            display_name="earlier copy",
+            source_backup_id=source,
+            lifecycle_state=state,
+            time_created=ago(hours=1),
+        )
+    settings, gateway, now = load_settings(), Runtimes().runtime().gateway, datetime.now(UTC)
+    estate = list_estate(settings, gateway, HOME, Deadline.after(60), now)
+    answer = handle(
+        event_bytes("boot-volume-backup-end.json"), deadline=Deadline.after(60), runtimes=Runtimes()
+    )
+    assert json.loads(answer.body)["status"] == "copied"
+    sweeping.standin.clear_requests()
+
+    caught_up = catch_up(settings, gateway, estate, Deadline.after(60), now)
+
+    [copy] = live_copies_of(sweeping, source)
+    assert [(c.source, c.copy.id) for c in caught_up.copied] == [(source, copy.id)]
+    assert caught_up.failures == ()
+    # The copy request and the tag write, and no lookup.
+    assert [r.route for r in sweeping.standin.requests] == ["copy", "update"]
 
 
 def test_a_dry_run_sweep_plans_and_changes_nothing(
@@ -442,16 +481,16 @@ def test_two_deployments_copying_into_one_destination_each_delete_only_their_own
 
 
 class Buggy(Passthrough):
-    """The real gateway with a bug: lookups in `lookups_in` raise KeyError, and so does every delete."""
+    """The real gateway with a bug: copy requests to `copies_to` raise KeyError, and so does every delete."""
 
-    def __init__(self, gateway: Gateway, lookups_in: str) -> None:
+    def __init__(self, gateway: Gateway, copies_to: str) -> None:
         super().__init__(gateway)
-        self.lookups_in = lookups_in
+        self.copies_to = copies_to
 
-    def find_copies(self, source: Backup, region: str, deadline: Deadline) -> list[BackupCopy]:
-        if region == self.lookups_in:
+    def request_copy(self, source: Backup, request: CopyRequest, deadline: Deadline) -> BackupCopy:
+        if request.destination_region == self.copies_to:
             raise KeyError(source.id)
-        return self.gateway.find_copies(source, region, deadline)
+        return self.gateway.request_copy(source, request, deadline)
 
     def delete_backup(self, kind: BackupKind, backup_id: str, region: str, deadline: Deadline) -> None:
         raise KeyError(backup_id)
@@ -463,13 +502,13 @@ def test_bugs_in_one_destination_and_in_retention_never_stop_the_other_copy_nor_
     far = "eu-frankfurt-1"
     config_env.setenv("DESTINATION_REGIONS", f"{AWAY},{far}")
     estate = seed_estate(sweeping)
-    runtimes = Runtimes(gateway=lambda template: Buggy(oci_gateway(template), lookups_in=AWAY))
+    runtimes = Runtimes(gateway=lambda template: Buggy(oci_gateway(template), copies_to=AWAY))
     answer = handle(SWEEP, deadline=Deadline.after(60), runtimes=runtimes)
     body = json.loads(answer.body)
 
     assert (answer.status_code, body["status"]) == (502, "failed")
     report = body["sweep"]
-    # Every source of the window copied to Frankfurt, though each lookup in Ashburn met a bug.
+    # Every source of the window copied to Frankfurt, though each copy request to Ashburn met a bug.
     made = {c["source"]: c["id"] for c in report["copied"] if c["region"] == far}
     assert sorted(made) == sorted([estate.missed, estate.refaulted, estate.done])
     assert {sweeping.standin.backup(i).source_backup_id for i in made.values()} == set(made)

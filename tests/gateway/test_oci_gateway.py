@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import subprocess
@@ -13,6 +14,9 @@ from typing import Any
 
 import oci
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backup_copy.backups import BackupKind, CopyRequest, retry_token
 from backup_copy.deadline import Deadline
@@ -585,6 +589,33 @@ def test_metrics_go_to_telemetry_ingestion_in_the_functions_compartment_fifty_st
     )
 
 
+def test_metrics_are_posted_as_the_sdks_own_models_would_send_them(cloud: LocalCloud) -> None:
+    first, second = rpo_points(2)
+    # The SDK reads a naive time as UTC, and writes every time in UTC.
+    points = [first, dataclasses.replace(second, timestamp=second.timestamp.replace(tzinfo=None))]
+    compartment = cloud.principal.compartment_id
+
+    gateway_for(cloud).post_metrics("backup_copy", points, HOME, Deadline.after(30))
+
+    [post] = cloud.standin.requests
+    models = oci.monitoring.models
+    details = models.PostMetricDataDetails(
+        metric_data=[
+            models.MetricDataDetails(
+                namespace="backup_copy",
+                compartment_id=compartment,
+                name=point.name,
+                dimensions=dict(point.dimensions),
+                datapoints=[models.Datapoint(timestamp=point.timestamp, value=point.value)],
+            )
+            for point in points
+        ],
+        batch_atomicity="NON_ATOMIC",
+    )
+    client = oci.monitoring.MonitoringClient({}, signer=default_credentials().signer, service_endpoint="x")
+    assert post.body == json.loads(json.dumps(client.base_client.sanitize_for_serialization(details)))
+
+
 def test_a_metric_monitoring_refuses_fails_the_post_with_its_reason(cloud: LocalCloud) -> None:
     good, bad = rpo_points(2)
     bad = dataclasses.replace(bad, dimensions={"volume": ""})
@@ -702,3 +733,115 @@ def test_the_platform_key_skips_the_rsa_check_only_where_the_sdk_was_read_and_si
     assert [request.signature_ok for request in cloud.standin.requests] == [True]
     assert loads.loaded == trusted
     assert oci.signer.load_private_key_from_file is sdk_loader
+
+
+# --- a listing's backups, read as the SDK reads them -----------------------------------------
+
+# Each listed model, by the kind it lists.
+LISTED = {"boot": "BootVolumeBackup", "volume": "VolumeBackup", "volume_group": "VolumeGroupBackup"}
+WHEN = st.sampled_from(
+    [
+        "2026-11-28T10:31:50.463039Z",
+        "2026-11-28T10:31:50.4Z",
+        "2026-11-28T10:31:50Z",
+        "2026-11-28T10:31:50.463039+00:00",
+        "2026-11-28T10:31:50.1234567Z",
+        "2026-11-28T24:31:50.463Z",
+        "2026-11-28",
+        "yesterday",
+    ]
+)
+TEXT = st.text(st.sampled_from(["a", "é", "🙂", '"', "\\", "\x01", "-"]), max_size=8)
+ANY = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def values_of(swagger_type: str) -> st.SearchStrategy[Any]:
+    """Values of a field: mostly of its type (known and unknown enum values among the strings),
+    sometimes of any other."""
+    typed: st.SearchStrategy[Any] = {
+        "str": TEXT | st.sampled_from(["AVAILABLE", "FAULTY", "TERMINATED", "SCHEDULED", "DELETED"]),
+        "int": st.integers() | st.sampled_from(["7", "x", 2.5]),
+        "bool": st.booleans() | st.sampled_from(["false", 0]),
+        "datetime": WHEN,
+        "dict(str, str)": st.dictionaries(TEXT, TEXT | st.none(), max_size=3),
+        "dict(str, dict(str, object))": st.dictionaries(
+            TEXT, st.dictionaries(TEXT, ANY, max_size=2), max_size=2
+        ),
+        "list[str]": st.lists(TEXT | st.none(), max_size=3),
+        "RetentionDuration": st.fixed_dictionaries(
+            {}, optional={"timeAmount": st.integers(0, 9), "timeUnit": st.sampled_from(["DAYS", "EONS"])}
+        ),
+    }.get(swagger_type, ANY)
+    return st.one_of(typed, typed, st.none(), ANY)
+
+
+@st.composite
+def listing(draw: st.DrawFn) -> tuple[str, bytes]:
+    """A listing's model and a body of a few backups, each with any of the model's fields."""
+    model = draw(st.sampled_from(sorted(LISTED.values())))
+    prototype = getattr(oci.core.models, model)()
+    fields = {
+        prototype.attribute_map[attr]: values_of(kind) for attr, kind in prototype.swagger_types.items()
+    }
+    items = draw(st.lists(st.fixed_dictionaries({}, optional=fields), max_size=3))
+    return model, json.dumps(items).encode()
+
+
+def read_by(client: Any, body: bytes, model: str) -> object:
+    """What the client's deserialiser makes of a listing's body: the models, or the error it raised."""
+    try:
+        return client.base_client.deserialize_response_data(body, f"list[{model}]")
+    except Exception as exc:
+        return (type(exc), str(exc))
+
+
+@functools.cache
+def clients() -> tuple[Any, Any]:
+    """The gateway's Block Storage client, and the SDK's own, unchanged (no request is ever sent)."""
+    signer = oci.auth.signers.SecurityTokenSigner("unused", rsa.generate_private_key(65537, 2048))
+    gateway = OciGateway(
+        endpoint_template="http://127.0.0.1:9/{region}/{service}", credentials=lambda: Credentials(signer)
+    )
+    sdk = oci.core.BlockstorageClient({}, signer=signer, service_endpoint="http://127.0.0.1:9")
+    return gateway._take_client("iaas", AWAY), sdk
+
+
+@settings(max_examples=400, deadline=None)
+@given(listing())
+def test_a_listing_is_read_to_the_very_models_the_sdk_makes_or_fails_as_it_fails(
+    case: tuple[str, bytes],
+) -> None:
+    model, body = case
+    ours, sdks = clients()
+    assert read_by(ours, body, model) == read_by(sdks, body, model)
+
+
+def test_a_listing_of_backups_is_read_without_the_sdks_own_deserialiser(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for kind in KINDS:
+        seed(cloud, kind, lifecycle_state="FAULTY")
+    read_by_sdk: list[str] = []
+    original = oci.base_client.BaseClient.deserialize_response_data
+
+    def recording(self: Any, data: bytes, response_type: str, *rest: Any) -> Any:
+        read_by_sdk.append(response_type)
+        return original(self, data, response_type, *rest)
+
+    monkeypatch.setattr(oci.base_client.BaseClient, "deserialize_response_data", recording)
+    gateway = gateway_for(cloud)
+    listed = {
+        kind: list(
+            gateway.iter_backups(KINDS[kind], cloud.principal.compartment_id, HOME, Deadline.after(30))
+        )
+        for kind in KINDS
+    }
+
+    assert {kind: [b.lifecycle_state for b in backups] for kind, backups in listed.items()} == {
+        kind: ["FAULTY"] for kind in KINDS
+    }
+    assert [kind for kind in read_by_sdk if kind.startswith("list[")] == []

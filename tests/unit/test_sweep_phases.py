@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence, Set
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,9 @@ from backup_copy.backups import (
     BackupCopy,
     BackupKind,
     RegionFailure,
+    retry_token,
 )
+from backup_copy.copying import copy_to_destinations
 from backup_copy.deadline import Deadline
 from backup_copy.errors import ConfigurationError, PermanentError, TransientError
 from backup_copy.listing import list_estate
@@ -391,14 +394,72 @@ def test_a_copy_whose_tags_were_not_set_is_a_warning_and_is_not_taken_for_ours()
     assert outcome.report.warnings == (warning,)
 
 
-def test_a_live_copy_the_listing_missed_is_made_but_not_copied_again() -> None:
+def test_where_a_listing_failed_a_live_copy_the_lookup_finds_is_made_but_not_copied_again() -> None:
     it = source("it")
     gateway = store(it)
+    gateway.fail_list_in[AWAY] = TransientError("OCI kept answering 503", operation="list", region=AWAY)
     gateway.copies[f"it|{AWAY}"] = [BackupCopy(AWAY, "late", "CREATING", marked=True)]
     estate = list_estate(settings(), gateway, HOME, plenty(gateway), NOW)
     caught_up = catch_up(settings(), gateway, estate, plenty(gateway), NOW)
     assert (requested(gateway), caught_up.copied) == ([], ())
     assert [b.id for b in caught_up.made] == ["late"]
+
+
+def test_a_sweep_copying_n_pairs_makes_n_copies_and_n_tag_writes_and_no_lookup() -> None:
+    sources = [source(f"s{n}", kind=BackupKind.VOLUME, hours=n + 1) for n in range(6)]
+    # Copies of other backups, and an earlier FAULTY copy: the listing shows them, no lookup is needed.
+    gateway = store(*sources, copy_of(sources[0], state="FAULTY", name="broken"), copy_of("elsewhere"))
+    configured = settings(DESTINATION_REGIONS=f"{AWAY},{FAR}", SWEEP_MAX_COPIES_IN_FLIGHT="100")
+    outcome = run_sweep(configured, gateway, plenty(gateway), NOW)
+    assert outcome.report is not None
+    pairs = sorted((s.id, region) for s in sources for region in (AWAY, FAR))
+    assert sorted((c.source, c.copy.region) for c in outcome.report.copied) == pairs
+    # One listing per region and kind (one compartment), then a copy and a tag write per pair.
+    listings = 3 * len(BackupKind)
+    assert Counter(call.split()[0] for call in gateway.calls) == {
+        "list-all": listings,
+        "copy": len(pairs),
+        "tag": len(pairs),
+    }
+    assert sorted(requested(gateway)) == pairs
+
+
+def test_a_destination_whose_listing_failed_has_its_copies_looked_up_and_only_it() -> None:
+    gateway = seed_estate()
+    gateway.fail_list_in[FAR] = PermanentError("not authorized", operation="list", region=FAR)
+    run_sweep(settings(DESTINATION_REGIONS=f"{AWAY},{FAR}"), gateway, plenty(gateway), NOW)
+    lookups = [call for call in gateway.calls if call.startswith("list ")]
+    # "done" is copied to AWAY already, and its copy to FAR is asked after a lookup there. The other
+    # two boot volumes each get a copy to AWAY, from the listing, and wait for FAR (one copy at a time).
+    assert lookups == [f"list {FAR}"]
+    assert sorted(requested(gateway)) == [("done", FAR), ("missed", AWAY), ("refaulted", AWAY)]
+
+
+@pytest.mark.parametrize("gone_state", ["TERMINATED", "TERMINATING"])
+def test_the_sweep_asks_with_the_retry_token_the_event_path_would_after_a_faulty_and_a_gone_copy(
+    gone_state: str,
+) -> None:
+    it = source("it", kind=BackupKind.VOLUME)
+    earlier = (
+        copy_of(it, name="broken", state="FAULTY", hours=20),
+        copy_of(it, name="gone", state=gone_state, hours=30),
+        # Moved to another swept compartment: the event path's lookup, in the source's, never sees them.
+        *(
+            replace(
+                copy_of(it, name=f"moved-{state}", state=state, hours=40), compartment_id=OTHER_COMPARTMENT
+            )
+            for state in ("FAULTY", gone_state)
+        ),
+    )
+    configured = settings(SWEEP_COMPARTMENT_IDS=f"{COMPARTMENT},{OTHER_COMPARTMENT}")
+    by_sweep, by_event = store(it, *earlier), store(it, *earlier)
+    run_sweep(configured, by_sweep, plenty(by_sweep), NOW)
+    copy_to_destinations(it, (AWAY,), configured, by_event, plenty(by_event))
+    [(_, swept)] = by_sweep.copy_requests
+    [(_, evented)] = by_event.copy_requests
+    assert swept == evented
+    assert swept.retry_token == retry_token("it", AWAY, ["broken", "gone"])
+    assert f"list {AWAY}" not in by_sweep.calls
 
 
 @pytest.mark.parametrize(
