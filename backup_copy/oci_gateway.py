@@ -15,6 +15,7 @@ import logging
 import os
 import random
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -1051,6 +1052,48 @@ def is_copy_limit(status: int, code: str, message: str) -> bool:
     return (status, code) in _LIMIT_CODES_WITH_MESSAGE and bool(_LIMIT_MESSAGE.search(message))
 
 
+def _unanswered(exc: BaseException, operation: str, region: str, attempts: int) -> Failed:
+    """A request that got no answer: the network (worth a retry), or a certificate not trusted."""
+    if _untrusted_certificate(exc):
+        # Not the network but the trust store: every retry would meet the same certificate.
+        trusted = os.environ.get("REQUESTS_CA_BUNDLE") or "certifi's bundle"
+        return PermanentError(
+            f"the TLS certificate of the endpoint for {operation} in {region} is not trusted (certificate "
+            f"verify failed): the function trusts the CAs in REQUESTS_CA_BUNDLE ({trusted}); behind a "
+            "TLS-inspecting proxy, that file or hashed directory must hold the proxy's CA too",
+            operation=operation,
+            region=region,
+            attempts=attempts,
+        )
+    what = "did not answer in time" if "timed out" in str(exc).lower() else "could not be reached"
+    return TransientError(
+        f"OCI {what} for {operation} in {region} ({type(exc).__name__})",
+        operation=operation,
+        region=region,
+        attempts=attempts,
+    )
+
+
+def _untrusted_certificate(exc: BaseException) -> bool:
+    """Whether a request failed because the TLS handshake refused the server's certificate.
+
+    The SDK raises its RequestException around requests' SSLError, around urllib3's, around the
+    ssl module's SSLCertVerificationError: the chain (causes, contexts, arguments, urllib3's
+    `reason`) is searched for the last, with its message as the fallback.
+    """
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        if isinstance(item, ssl.SSLCertVerificationError):
+            return True
+        seen.add(id(item))
+        pending += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+    return "certificate verify failed" in str(exc).lower()
+
+
 # How much of an OCI error message a reason quotes: enough to say what to fix.
 MAX_OCI_MESSAGE = 500
 
@@ -1086,13 +1129,7 @@ def classify(
             exc, operation, region, kind=kind, destination=destination, attempts=attempts
         )
     if isinstance(exc, (oci.exceptions.RequestException, oci.exceptions.ConnectTimeout)):
-        what = "did not answer in time" if "timed out" in str(exc).lower() else "could not be reached"
-        return TransientError(
-            f"OCI {what} for {operation} in {region} ({type(exc).__name__})",
-            operation=operation,
-            region=region,
-            attempts=attempts,
-        )
+        return _unanswered(exc, operation, region, attempts)
     if isinstance(exc, oci.exceptions.ClientError):
         return PermanentError(
             f"the SDK refused {operation} in {region}: {exc}",
