@@ -1,6 +1,7 @@
 """The event's use case: copy one backup to every destination that lacks a live copy of it.
 
-Pure decisions over the BackupStore port: no SDK, no environment. The sweep reuses the fan-out.
+Pure decisions over the BackupStore port: no SDK, no environment. The sweep copies each pair through
+`copy_to`, with the copies its own listing found instead of a lookup.
 """
 
 from __future__ import annotations

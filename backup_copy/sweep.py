@@ -1,8 +1,8 @@
 """The sweep's use case: copy what events missed, expire what the function made, report the RPO.
 
 Invoked with {"action": "sweep"} (from a schedule, a cron `fn invoke`, or by hand). Same ports,
-same per-destination fan-out, retry tokens and notices as the event path. Each phase is a function
-that takes what the one before returned and returns a value of its own.
+retry tokens, tags and notices as the event path; each copy is decided from the sweep's listings.
+Each phase is a function that takes what the one before returned and returns a value of its own.
 """
 
 from __future__ import annotations

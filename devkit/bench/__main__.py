@@ -1,7 +1,7 @@
-"""`make bench`: the figures of issue 6 and a sweep at scale, against the stand-in on this machine.
+"""`make bench`: the event figures and the sweep at scale, against the stand-in on this machine.
 
     python -m devkit.bench [--rounds 21] [--burst 50] [--warm 200] [--only events|sweep]
-                           [--volumes 150] [--days 90] [--catch-up-days 20]
+                           [--volumes 150] [--days 90] [--catch-up-days 20] [--wide-volumes 3000]
 
 Every function process runs as the image runs it: the real fdk on a unix socket, from a read-only
 copy of the image's two trees (devkit/image_tree.py: func.py and backup_copy/ compiled as the
