@@ -180,6 +180,7 @@ class Credentials:
 # built (FileBasedSessionKeySupplier.refresh). Another release takes the SDK's own path, unchanged;
 # tests/gateway fails when the locked release is not listed here.
 KEY_LOADING_READ_FOR = frozenset({"2.189.0"})
+_KEY_LOADER_SWAP = threading.Lock()
 
 
 @contextmanager
@@ -204,12 +205,15 @@ def _platform_key_trusted() -> Iterator[None]:
     if not applies:
         yield
         return
-    validating = oci.signer.load_private_key_from_file
-    oci.signer.load_private_key_from_file = load_trusted_key
-    try:
-        yield
-    finally:
-        oci.signer.load_private_key_from_file = validating
+    # One swap at a time in the process: two gateways building signers at once must not leave the
+    # trusted loader in place by restoring each other's swap.
+    with _KEY_LOADER_SWAP:
+        validating = oci.signer.load_private_key_from_file
+        oci.signer.load_private_key_from_file = load_trusted_key
+        try:
+            yield
+        finally:
+            oci.signer.load_private_key_from_file = validating
 
 
 def load_trusted_key(filename: str, pass_phrase: bytes | None = None) -> Any:

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -845,3 +846,35 @@ def test_a_listing_of_backups_is_read_without_the_sdks_own_deserialiser(
         kind: ["FAULTY"] for kind in KINDS
     }
     assert [kind for kind in read_by_sdk if kind.startswith("list[")] == []
+
+
+def test_two_signers_built_at_once_leave_the_sdks_own_key_loader_in_place(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The second build is started from inside the first one's key load, and its own key load waits
+    # until the first build is over: without one swap at a time, the second would restore the first
+    # one's swap after the first had restored the SDK's loader, leaving the trusted one in place.
+    sdk_loader = oci.signer.load_private_key_from_file
+    second_loading, first_built = threading.Event(), threading.Event()
+    builds: list[threading.Thread] = []
+
+    def loader(filename: str, pass_phrase: bytes | None = None) -> Any:
+        if not builds:
+            builds.append(threading.Thread(target=default_credentials))
+            builds[0].start()
+            # Under the swap's lock the second build cannot reach its key load meanwhile.
+            second_loading.wait(timeout=0.5)
+        else:
+            second_loading.set()
+            first_built.wait(timeout=10)
+        return load_trusted_key(filename, pass_phrase)
+
+    monkeypatch.setattr("backup_copy.oci_gateway.load_trusted_key", loader)
+
+    default_credentials()
+    first_built.set()
+    builds[0].join(timeout=10)
+
+    assert not builds[0].is_alive()
+    assert second_loading.is_set()
+    assert oci.signer.load_private_key_from_file is sdk_loader
