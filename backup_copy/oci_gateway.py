@@ -16,6 +16,7 @@ import os
 import random
 import re
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -637,22 +638,34 @@ class OciGateway:
 
     @staticmethod
     def _source(kind: BackupKind, region: str, data: Any) -> Backup:
+        # A listing's backups repeat most of their strings: the compartment, the state, the tags, and
+        # a copy's source and volume, which are its source's own id and volume. Read from JSON, each
+        # is an object of its own, and the thousands of backups a sweep keeps held megabytes of the
+        # same few strings: one object per distinct string (sys.intern's are freed with their last use).
+        source_backup_id = getattr(data, _APIS[kind].source_field, None)
+        volume_id = getattr(data, _APIS[kind].volume_field, None)
+        source_type = getattr(data, "source_type", None)
         return Backup(
-            id=data.id,
+            id=_shared(data.id),
             kind=kind,
             region=region,
-            compartment_id=data.compartment_id,
-            display_name=data.display_name or data.id,
-            lifecycle_state=data.lifecycle_state,
-            source_backup_id=getattr(data, _APIS[kind].source_field, None),
-            freeform_tags=dict(data.freeform_tags or {}),
+            compartment_id=_shared(data.compartment_id),
+            display_name=_shared(data.display_name or data.id),
+            lifecycle_state=_shared(data.lifecycle_state),
+            source_backup_id=None if source_backup_id is None else _shared(source_backup_id),
+            freeform_tags={_shared(k): _shared(v) for k, v in (data.freeform_tags or {}).items()},
             defined_tags={ns: dict(values) for ns, values in (data.defined_tags or {}).items()},
-            source_type=getattr(data, "source_type", None),
-            volume_id=getattr(data, _APIS[kind].volume_field, None),
+            source_type=None if source_type is None else _shared(source_type),
+            volume_id=None if volume_id is None else _shared(volume_id),
             time_created=getattr(data, "time_created", None),
             # Boot volume and volume backups only; the SDK's VolumeGroupBackup has no such field.
             volume_group_backup_id=getattr(data, "volume_group_backup_id", None),
         )
+
+
+def _shared(value: Any) -> Any:
+    """A string as the one object of its value (sys.intern); anything else as it is."""
+    return sys.intern(value) if type(value) is str else value
 
 
 class _Unanswered(Exception):
