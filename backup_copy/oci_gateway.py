@@ -19,11 +19,12 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import oci
@@ -393,19 +394,23 @@ class OciGateway:
     # --- the MetricsSink port ----------------------------------------------------------------
 
     def post_metrics(
-        self, namespace: str, points: Sequence[MetricPoint], region: str, deadline: Deadline
-    ) -> None:
-        """Post datapoints to Monitoring in `region`, into the function's own compartment.
+        self, namespace: str, points: Iterable[MetricPoint], region: str, deadline: Deadline
+    ) -> int:
+        """Post datapoints to Monitoring in `region`, into the function's own compartment; how many.
 
-        At most MAX_STREAMS_PER_POST streams a call. A post has no retry token: a retried one may
-        record a datapoint twice, which the alarms' max() does not see and a sum() of counts
-        rarely will. Any metric Monitoring refuses fails the post (PermanentError, with its reason).
+        At most MAX_STREAMS_PER_POST streams a call, each batch taken from `points` as it is posted
+        (a wide sweep's thousands are never all built at once). A post has no retry token: a
+        retried one may record a datapoint twice, which the alarms' max() does not see and a sum()
+        of counts rarely will. Any metric Monitoring refuses fails the post (PermanentError, with
+        its reason), and the batches after it are not posted.
         """
-        if not points:
-            return
-        compartment_id = self._metrics_compartment(region)
-        for start in range(0, len(points), MAX_STREAMS_PER_POST):
-            batch = points[start : start + MAX_STREAMS_PER_POST]
+        each = iter(points)
+        batches = iter(lambda: list(islice(each, MAX_STREAMS_PER_POST)), [])
+        posted = 0
+        compartment_id: str | None = None
+        for batch in batches:
+            if compartment_id is None:
+                compartment_id = self._metrics_compartment(region)
             # PostMetricDataDetails as the SDK would send it (its attribute_map's names, None fields
             # left out, timestamps as sanitize_for_serialization writes them), serialised here:
             # call_api sends a str body as it is. A sweep posts thousands of streams, and building
@@ -435,6 +440,8 @@ class OciGateway:
                 expect=lambda answer: _check_metrics_answer(answer.data),
             )
             _refused_metrics(response.data, len(batch), region)
+            posted += len(batch)
+        return posted
 
     def _metrics_compartment(self, region: str) -> str:
         """The function's own compartment: the resource principal's res_compartment claim.
