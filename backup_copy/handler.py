@@ -168,13 +168,13 @@ def _post_metrics(outcome: SweepOutcome, deadline: Deadline, runtimes: Runtimes)
     try:
         current = runtimes.runtime()
         points = sweep_metrics(report, deployment=current.settings.deployment, now=datetime.now(UTC))
-        current.gateway.post_metrics(NAMESPACE, points, report.source_region, deadline)
+        posted = current.gateway.post_metrics(NAMESPACE, points, report.source_region, deadline)
     except Exception as error:
         reason = _as_failure(error).reason
         log.warning("metrics not posted", extra={"fields": {"reason": reason}})
         note = f"metrics not posted to Monitoring: {reason}"
         return replace(outcome, report=replace(report, notes=(*report.notes, note)))
-    log.info("metrics posted", extra={"fields": {"namespace": NAMESPACE, "datapoints": len(points)}})
+    log.info("metrics posted", extra={"fields": {"namespace": NAMESPACE, "datapoints": posted}})
     return outcome
 
 

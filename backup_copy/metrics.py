@@ -7,7 +7,7 @@ kit's alarms query (deploy/render.py), so a change here is a change there.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,23 +36,22 @@ class MetricPoint:
     timestamp: datetime
 
 
-def sweep_metrics(report: SweepReport, *, deployment: str, now: datetime) -> list[MetricPoint]:
+def sweep_metrics(report: SweepReport, *, deployment: str, now: datetime) -> Iterator[MetricPoint]:
     """The datapoints one sweep posts: an RPO age per volume and destination, then the sweep's counts.
 
     Every count is posted, zero included, at every sweep: a stream that stops is a sweep that did
     not run (the kit's "sweep silent" alarm). A dry run's planned copies are not copies made.
+    Made as they are posted: a wide sweep's thousands of streams are never held at once.
     """
     common = {"sourceRegion": report.source_region, "deployment": deployment}
-    points = [
-        MetricPoint(
-            RPO_AGE,
-            round(line.age_hours, 3),
-            {"volume": line.volume, "destinationRegion": line.region, **common},
-            now,
-        )
-        for line in report.rpo
-        if line.age_hours is not None
-    ]
+    for line in report.rpo:
+        if line.age_hours is not None:
+            yield MetricPoint(
+                RPO_AGE,
+                round(line.age_hours, 3),
+                {"volume": line.volume, "destinationRegion": line.region, **common},
+                now,
+            )
     made = sum(1 for item in report.copied if item.copy.state != "PLANNED")
     counts = (
         (RPO_FLAGGED, len(report.flagged)),
@@ -60,5 +59,5 @@ def sweep_metrics(report: SweepReport, *, deployment: str, now: datetime) -> lis
         (COPIES_QUEUED, len(report.queued)),
         (COPIES_FAILED, len(report.failures)),
     )
-    points += [MetricPoint(name, float(value), dict(common), now) for name, value in counts]
-    return points
+    for name, value in counts:
+        yield MetricPoint(name, float(value), dict(common), now)

@@ -16,13 +16,15 @@ import os
 import random
 import re
 import ssl
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import oci
@@ -396,19 +398,23 @@ class OciGateway:
     # --- the MetricsSink port ----------------------------------------------------------------
 
     def post_metrics(
-        self, namespace: str, points: Sequence[MetricPoint], region: str, deadline: Deadline
-    ) -> None:
-        """Post datapoints to Monitoring in `region`, into the function's own compartment.
+        self, namespace: str, points: Iterable[MetricPoint], region: str, deadline: Deadline
+    ) -> int:
+        """Post datapoints to Monitoring in `region`, into the function's own compartment; how many.
 
-        At most MAX_STREAMS_PER_POST streams a call. A post has no retry token: a retried one may
-        record a datapoint twice, which the alarms' max() does not see and a sum() of counts
-        rarely will. Any metric Monitoring refuses fails the post (PermanentError, with its reason).
+        At most MAX_STREAMS_PER_POST streams a call, each batch taken from `points` as it is posted
+        (a wide sweep's thousands are never all built at once). A post has no retry token: a
+        retried one may record a datapoint twice, which the alarms' max() does not see and a sum()
+        of counts rarely will. Any metric Monitoring refuses fails the post (PermanentError, with
+        its reason), and the batches after it are not posted.
         """
-        if not points:
-            return
-        compartment_id = self._metrics_compartment(region)
-        for start in range(0, len(points), MAX_STREAMS_PER_POST):
-            batch = points[start : start + MAX_STREAMS_PER_POST]
+        each = iter(points)
+        batches = iter(lambda: list(islice(each, MAX_STREAMS_PER_POST)), [])
+        posted = 0
+        compartment_id: str | None = None
+        for batch in batches:
+            if compartment_id is None:
+                compartment_id = self._metrics_compartment(region)
             # PostMetricDataDetails as the SDK would send it (its attribute_map's names, None fields
             # left out, timestamps as sanitize_for_serialization writes them), serialised here:
             # call_api sends a str body as it is. A sweep posts thousands of streams, and building
@@ -438,6 +444,8 @@ class OciGateway:
                 expect=lambda answer: _check_metrics_answer(answer.data),
             )
             _refused_metrics(response.data, len(batch), region)
+            posted += len(batch)
+        return posted
 
     def _metrics_compartment(self, region: str) -> str:
         """The function's own compartment: the resource principal's res_compartment claim.
@@ -641,22 +649,34 @@ class OciGateway:
 
     @staticmethod
     def _source(kind: BackupKind, region: str, data: Any) -> Backup:
+        # A listing's backups repeat most of their strings: the compartment, the state, the tags, and
+        # a copy's source and volume, which are its source's own id and volume. Read from JSON, each
+        # is an object of its own, and the thousands of backups a sweep keeps held megabytes of the
+        # same few strings: one object per distinct string (sys.intern's are freed with their last use).
+        source_backup_id = getattr(data, _APIS[kind].source_field, None)
+        volume_id = getattr(data, _APIS[kind].volume_field, None)
+        source_type = getattr(data, "source_type", None)
         return Backup(
-            id=data.id,
+            id=_shared(data.id),
             kind=kind,
             region=region,
-            compartment_id=data.compartment_id,
-            display_name=data.display_name or data.id,
-            lifecycle_state=data.lifecycle_state,
-            source_backup_id=getattr(data, _APIS[kind].source_field, None),
-            freeform_tags=dict(data.freeform_tags or {}),
+            compartment_id=_shared(data.compartment_id),
+            display_name=_shared(data.display_name or data.id),
+            lifecycle_state=_shared(data.lifecycle_state),
+            source_backup_id=None if source_backup_id is None else _shared(source_backup_id),
+            freeform_tags={_shared(k): _shared(v) for k, v in (data.freeform_tags or {}).items()},
             defined_tags={ns: dict(values) for ns, values in (data.defined_tags or {}).items()},
-            source_type=getattr(data, "source_type", None),
-            volume_id=getattr(data, _APIS[kind].volume_field, None),
+            source_type=None if source_type is None else _shared(source_type),
+            volume_id=None if volume_id is None else _shared(volume_id),
             time_created=getattr(data, "time_created", None),
             # Boot volume and volume backups only; the SDK's VolumeGroupBackup has no such field.
             volume_group_backup_id=getattr(data, "volume_group_backup_id", None),
         )
+
+
+def _shared(value: Any) -> Any:
+    """A string as the one object of its value (sys.intern); anything else as it is."""
+    return sys.intern(value) if type(value) is str else value
 
 
 class _Unanswered(Exception):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Protocol
 
 from backup_copy.backups import Backup, BackupCopy, BackupKind, CopyRequest
@@ -58,9 +58,9 @@ class MetricsSink(Protocol):
     """Monitoring's custom metrics, as far as the sweep reports them."""
 
     def post_metrics(
-        self, namespace: str, points: Sequence[MetricPoint], region: str, deadline: Deadline
-    ) -> None:
-        """Post datapoints in `region`, into the function's own compartment; every one, or raise."""
+        self, namespace: str, points: Iterable[MetricPoint], region: str, deadline: Deadline
+    ) -> int:
+        """Post datapoints in `region`, into the function's own compartment; returns how many, or raises."""
         ...
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from backup_copy.backups import MARKER_TAG, Backup, BackupCopy, BackupKind, CopyRequest
@@ -187,13 +187,14 @@ class FakeGateway:
         return f"message-{len(self.published)}"
 
     def post_metrics(
-        self, namespace: str, points: Sequence[MetricPoint], region: str, deadline: Deadline
-    ) -> None:
+        self, namespace: str, points: Iterable[MetricPoint], region: str, deadline: Deadline
+    ) -> int:
         """Record a post of datapoints, or fail as configured."""
         self.calls.append(f"metrics {region}")
         if self.fail_metrics is not None:
             raise self.fail_metrics
         self.posted_metrics.append((namespace, region, list(points)))
+        return len(self.posted_metrics[-1][2])
 
     def _bug(self, *keys: str) -> None:
         for key in keys:

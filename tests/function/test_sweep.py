@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -308,9 +308,9 @@ class Passthrough:
         return self.gateway.publish(topic_id, title, body, deadline)
 
     def post_metrics(
-        self, namespace: str, points: Sequence[MetricPoint], region: str, deadline: Deadline
-    ) -> None:
-        self.gateway.post_metrics(namespace, points, region, deadline)
+        self, namespace: str, points: Iterable[MetricPoint], region: str, deadline: Deadline
+    ) -> int:
+        return self.gateway.post_metrics(namespace, points, region, deadline)
 
 
 class SlowDeletes(Passthrough):

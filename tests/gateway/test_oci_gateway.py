@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -588,6 +589,27 @@ def test_metrics_go_to_telemetry_ingestion_in_the_functions_compartment_fifty_st
         {"volume": "v7", "destinationRegion": AWAY},
         (8.5,),
     )
+
+
+def test_metrics_made_as_they_are_posted_send_the_same_posts_a_batch_at_a_time(cloud: LocalCloud) -> None:
+    points = rpo_points(120)
+    taken: list[int] = []
+
+    def made_as_taken() -> Iterator[MetricPoint]:
+        for point in points:
+            # How many posts had gone out when this point was made.
+            taken.append(len(cloud.standin.requests))
+            yield point
+
+    posted = gateway_for(cloud).post_metrics("backup_copy", made_as_taken(), HOME, Deadline.after(30))
+
+    assert posted == 120
+    assert [len(r.body["metricData"]) for r in cloud.standin.requests] == [50, 50, 20]  # type: ignore[index]
+    # Each batch of fifty is made when the post before it has gone, never all at once.
+    assert (taken[0], taken[49], taken[50], taken[99], taken[100], taken[119]) == (0, 0, 1, 1, 2, 2)
+    assert [(m.dimensions["volume"], m.values) for m in cloud.standin.metrics(HOME)] == [
+        (f"v{index}", (1.5 + index,)) for index in range(120)
+    ]
 
 
 def test_metrics_are_posted_as_the_sdks_own_models_would_send_them(cloud: LocalCloud) -> None:

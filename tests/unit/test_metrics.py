@@ -47,7 +47,7 @@ def test_two_volumes_in_two_destinations_are_four_rpo_age_series() -> None:
         ),
     )
 
-    points = sweep_metrics(report, deployment="dr-phoenix", now=NOW)
+    points = list(sweep_metrics(report, deployment="dr-phoenix", now=NOW))
 
     ages = {
         (p.dimensions["volume"], p.dimensions["destinationRegion"]): p.value
@@ -70,14 +70,14 @@ def test_two_volumes_in_two_destinations_are_four_rpo_age_series() -> None:
 def test_a_volume_without_an_available_copy_posts_no_age_but_counts_as_flagged() -> None:
     report = SweepReport(HOME, examined=1, rpo=(line(VOLUME_A, AWAY, None, "no AVAILABLE copy"),))
 
-    points = sweep_metrics(report, deployment="d", now=NOW)
+    points = list(sweep_metrics(report, deployment="d", now=NOW))
 
     assert [p.name for p in points if p.name == "rpo_age_hours"] == []
     assert {p.name: p.value for p in points}["rpo_flagged"] == 1
 
 
 def test_every_count_is_posted_at_every_sweep_zero_included() -> None:
-    points = sweep_metrics(SweepReport(HOME, examined=0), deployment="d", now=NOW)
+    points = list(sweep_metrics(SweepReport(HOME, examined=0), deployment="d", now=NOW))
 
     assert {p.name: p.value for p in points} == {
         "rpo_flagged": 0,
