@@ -40,6 +40,7 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 tests: $(STAMP)
+	@command -v openssl >/dev/null || { echo "make test needs the openssl command (the stand-in's and the image's CA directories: openssl rehash); install it (e.g. apt-get install openssl)"; exit 1; }
 	$(BIN)/python -m devkit.payload --cached
 	$(BIN)/python -m pytest
 

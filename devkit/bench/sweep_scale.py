@@ -95,7 +95,8 @@ class SweepFigures:
             own = self.lookups + self.other_calls["copy"] + self.other_calls["update"]
             lines.append(
                 f"  calls per copied backup         {total / self.copied:7.1f}   "
-                f"({own / self.copied:.1f} of its own: lookups, copies, tag writes; goal <= 2)"
+                f"({own / self.copied:.1f} of its own: lookups, copies, tag writes; goal <= 2: "
+                f"{'yes' if own / self.copied <= 2 else 'NO'})"
             )
         return lines
 

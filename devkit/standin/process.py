@@ -29,6 +29,9 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 from devkit.standin.server import RecordedRequest, StandIn
 from devkit.standin.state import DEFAULT_MAX_COPIES_IN_FLIGHT
 
+# The project's root: the child runs `python -m devkit.standin.process` from there.
+PROJECT = Path(__file__).resolve().parent.parent.parent
+
 P = ParamSpec("P")
 R = TypeVar("R")
 READY = b"ready\n"
@@ -139,6 +142,8 @@ class StandInProcess:
             [sys.executable, "-m", "devkit.standin.process", address, *pinned],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            # From the project's root, wherever the caller runs: `-m devkit...` must find the package.
+            cwd=PROJECT,
         )
         try:
             assert self._child.stdin is not None  # noqa: S101  # both piped above

@@ -87,9 +87,8 @@ def test_a_late_answer_a_client_gave_up_on_is_waited_for_until_it_has_gone_out(
 
     with pytest.raises(oci.exceptions.RequestException):
         client.get_boot_volume_backup(backup_id)
-    busy_right_after = not standin.wait_until_idle(timeout=0.0)
 
-    assert busy_right_after
+    # The stand-in records a request once its latency is over: seen only if the wait waited.
     assert standin.wait_until_idle(timeout=5.0)
     assert [r.route for r in standin.requests] == ["get"]
 
