@@ -8,8 +8,10 @@
     └── Failed              -> status "failed", HTTP 502: a valid event that was not copied
         ├── ConfigurationError  the function's config is missing or invalid
         ├── PermanentError      OCI refused in a way a retry cannot mend (404, 400, 401, a FAULTY source)
-        │   └── RetryTokenInvalidated  what the copy's retry token made was deleted: the copy
-        │                              use case asks again under a fresh token
+        │   ├── RetryTokenInvalidated  what the copy's retry token made was deleted: the copy
+        │   │                          use case asks again under a fresh token
+        │   └── UntrustedEndpoint      the TLS handshake rejected the endpoint's certificate: no
+        │                              call to that region can succeed (a sweep skips it at once)
         └── TransientError      OCI kept failing in a way that could mend itself, and time ran out
             └── RegionSkipped      a sweep no longer calls a region whose calls kept failing
 
@@ -105,6 +107,10 @@ class PermanentError(OciError):
 
 class RetryTokenInvalidated(PermanentError):
     """OCI's 409 InvalidatedRetryToken: the resource the retry token created has since been deleted."""
+
+
+class UntrustedEndpoint(PermanentError):
+    """The TLS handshake rejected the endpoint's certificate: the trust store decides, not OCI."""
 
 
 class TransientError(OciError):

@@ -53,6 +53,7 @@ from backup_copy.errors import (
     PermanentError,
     RetryTokenInvalidated,
     TransientError,
+    UntrustedEndpoint,
 )
 from backup_copy.events import printable
 from backup_copy.ocids import parse_ocid
@@ -194,9 +195,9 @@ def _platform_key_trusted() -> Iterator[None]:
     documented option for a key from a trusted source) it costs 0.05 ms. The key is the one OCI
     Functions wrote into the function's own container for this function alone: the source is
     trusted. The SDK has no option for it, so its loader is swapped for the signer's construction
-    only (under the gateway's lock), for the SDK releases listed above, for RP version 2.2 with a key
-    file and no passphrase; any other case loads as the SDK does. A 401 later reloads the key
-    through the SDK's own, validating loader.
+    only (under the module's _KEY_LOADER_SWAP lock), for the SDK releases listed above, for RP
+    version 2.2 with a key file and no passphrase; any other case loads as the SDK does. A 401
+    later reloads the key through the SDK's own, validating loader.
     """
     applies = (
         oci.__version__ in KEY_LOADING_READ_FOR
@@ -553,7 +554,8 @@ class OciGateway:
         elif service == NOTIFICATIONS:
             client_class, models = NotificationDataPlaneClient, ons_type_mapping
         else:
-            # Imported here, as in post_metrics: the event path never builds this client.
+            # Imported here: only the sweep posts metrics, and the event path's cold start skips
+            # Monitoring's modules (about 4 ms).
             from oci.monitoring import MonitoringClient
             from oci.monitoring.models import monitoring_type_mapping
 
@@ -1078,13 +1080,14 @@ def is_copy_limit(status: int, code: str, message: str) -> bool:
 
 def _unanswered(exc: BaseException, operation: str, region: str, attempts: int) -> Failed:
     """A request that got no answer: the network (worth a retry), or a certificate not trusted."""
-    if _untrusted_certificate(exc):
-        # Not the network but the trust store: every retry would meet the same certificate.
+    rejected = _rejected_certificate(exc)
+    if rejected is not None:
+        # Not the network but the certificate: every retry would meet the same one.
         trusted = os.environ.get("REQUESTS_CA_BUNDLE") or "certifi's bundle"
-        return PermanentError(
-            f"the TLS certificate of the endpoint for {operation} in {region} is not trusted (certificate "
-            f"verify failed): the function trusts the CAs in REQUESTS_CA_BUNDLE ({trusted}); behind a "
-            "TLS-inspecting proxy, that file or hashed directory must hold the proxy's CA too",
+        return UntrustedEndpoint(
+            f"the TLS certificate of the endpoint for {operation} in {region} was rejected ({rejected}): "
+            f"the function trusts the CAs in REQUESTS_CA_BUNDLE ({trusted}); behind a TLS-inspecting "
+            "proxy, that file or hashed directory must hold the proxy's CA too",
             operation=operation,
             region=region,
             attempts=attempts,
@@ -1098,12 +1101,13 @@ def _unanswered(exc: BaseException, operation: str, region: str, attempts: int) 
     )
 
 
-def _untrusted_certificate(exc: BaseException) -> bool:
-    """Whether a request failed because the TLS handshake refused the server's certificate.
+def _rejected_certificate(exc: BaseException) -> str | None:
+    """Why the TLS handshake rejected the server's certificate, or None if that is not what failed.
 
     The SDK raises its RequestException around requests' SSLError, around urllib3's, around the
     ssl module's SSLCertVerificationError: the chain (causes, contexts, arguments, urllib3's
-    `reason`) is searched for the last, with its message as the fallback.
+    `reason`) is searched for the last, whose verify_message says why (an unknown issuer, a host
+    name mismatch, an expired certificate), with the message as the fallback.
     """
     seen: set[int] = set()
     pending: list[object] = [exc]
@@ -1112,10 +1116,10 @@ def _untrusted_certificate(exc: BaseException) -> bool:
         if not isinstance(item, BaseException) or id(item) in seen:
             continue
         if isinstance(item, ssl.SSLCertVerificationError):
-            return True
+            return printable(str(item.verify_message or "certificate verify failed"), MAX_OCI_MESSAGE)
         seen.add(id(item))
         pending += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
-    return "certificate verify failed" in str(exc).lower()
+    return "certificate verify failed" if "certificate verify failed" in str(exc).lower() else None
 
 
 # How much of an OCI error message a reason quotes: enough to say what to fix.

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from backup_copy.backups import Backup, BackupCopy, BackupKind, CopyRequest, RegionFailure
 from backup_copy.deadline import Deadline
-from backup_copy.errors import BackupCopyError, RegionSkipped, TransientError
+from backup_copy.errors import BackupCopyError, RegionSkipped, TransientError, UntrustedEndpoint
 from backup_copy.outcome import SourceFailure
 from backup_copy.ports import BackupStore
 
@@ -58,25 +58,25 @@ class RegionShares:
         self._failures: dict[str, int] = {}
         # The regions skipped for the rest of the sweep, and the failure that decided it.
         self.skipped: dict[str, str] = {}
+        # Of those, the ones skipped at their first call: their endpoint's certificate was rejected.
+        self._untrusted: set[str] = set()
 
     def report(self) -> tuple[tuple[SourceFailure, ...], tuple[str, ...]]:
         """A failure entry and a note for each region skipped."""
-        after = f"{FAILURES_TO_SKIP} calls in a row failed"
-        failures = tuple(
-            SourceFailure(
-                region,
-                RegionFailure(
-                    region, f"skipped for the rest of this sweep after {after}: {why}", "transient"
-                ),
+        failures: list[SourceFailure] = []
+        notes: list[str] = []
+        for region, why in self.skipped.items():
+            if region in self._untrusted:
+                after, error_class = "its TLS certificate was rejected", "permanent"
+            else:
+                after, error_class = f"{FAILURES_TO_SKIP} calls in a row failed", "transient"
+            reason = f"skipped for the rest of this sweep after {after}: {why}"
+            failures.append(SourceFailure(region, RegionFailure(region, reason, error_class)))
+            notes.append(
+                f"{region} skipped for the rest of this sweep after {after} ({why}): "
+                "its copies, lookups and deletes wait for the next sweep"
             )
-            for region, why in self.skipped.items()
-        )
-        notes = tuple(
-            f"{region} skipped for the rest of this sweep after {after} ({why}): "
-            "its copies, lookups and deletes wait for the next sweep"
-            for region, why in self.skipped.items()
-        )
-        return failures, notes
+        return tuple(failures), tuple(notes)
 
     # --- the BackupStore port ---------------------------------------------------------
 
@@ -137,6 +137,12 @@ class RegionShares:
             result = work()
         except TransientError as exc:
             self._failed(region, exc)
+            raise
+        except UntrustedEndpoint as exc:
+            # OCI never answered, and no call to this endpoint can succeed: skipped at once.
+            if region not in self.skipped:
+                self.skipped[region] = exc.reason
+                self._untrusted.add(region)
             raise
         except BackupCopyError:
             # OCI answered, if only to refuse: the region is up.

@@ -67,13 +67,14 @@ def test_a_ca_directory_without_the_servers_ca_fails_the_event_loudly(tmp_path: 
     body = json.loads(answer.body)
     assert (answer.status, body["status"]) == (502, "failed")
     # Said as what it is, with where the trust comes from, and not retried: no retry would help.
-    assert body["reason"].startswith(
-        "the TLS certificate of the endpoint for get in us-phoenix-1 is not trusted (certificate verify "
-        f"failed): the function trusts the CAs in REQUESTS_CA_BUNDLE ({certifi_only})"
+    assert body["reason"] == (
+        "the TLS certificate of the endpoint for get in us-phoenix-1 was rejected (unable to get local "
+        f"issuer certificate): the function trusts the CAs in REQUESTS_CA_BUNDLE ({certifi_only}); behind "
+        "a TLS-inspecting proxy, that file or hashed directory must hold the proxy's CA too"
     )
     errors = {line["message"]: line for line in logs if line["level"] == "ERROR"}
     assert errors["backup failed"]["reason"] == body["reason"]
-    assert "is not trusted" in errors["notice not published"]["reason"]
+    assert "was rejected (unable to get local issuer certificate)" in errors["notice not published"]["reason"]
     # One connection for the read, one for the notice, neither retried, and no request got past its
     # handshake: the directory is all the function trusts.
     assert connections == 2

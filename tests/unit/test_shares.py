@@ -6,7 +6,7 @@ import pytest
 
 from backup_copy.backups import BackupCopy, BackupKind, CopyRequest
 from backup_copy.deadline import Deadline
-from backup_copy.errors import PermanentError, RegionSkipped, TransientError
+from backup_copy.errors import PermanentError, RegionSkipped, TransientError, UntrustedEndpoint
 from backup_copy.shares import FAILURES_TO_SKIP, MIN_SHARE_SECONDS, RegionShares
 from tests.fakes import FakeGateway
 
@@ -115,3 +115,29 @@ def test_a_copy_request_failing_counts_against_its_destination() -> None:
     assert list(shares.skipped) == [AWAY]
     copy = shares.request_copy(source, CopyRequest(FAR, "name", None, "token"), deadline)
     assert isinstance(copy, BackupCopy)
+
+
+def test_a_region_whose_certificate_is_rejected_is_skipped_at_its_first_call() -> None:
+    # No call to it can succeed: a sweep must not spend its time on it, call after call.
+    store = Recording()
+    shares = shares_of(store)
+    deadline = Deadline.after(120.0, clock=store.clock)
+    rejected = UntrustedEndpoint(
+        "the TLS certificate of the endpoint for delete in us-ashburn-1 was rejected (unable to get local "
+        "issuer certificate)",
+        operation="delete",
+        region=AWAY,
+    )
+    store.outcomes = [rejected]
+    failures = [delete(shares, deadline) for _ in range(3)]
+    assert [type(f) for f in failures] == [UntrustedEndpoint, RegionSkipped, RegionSkipped]
+    assert len(store.given) == 1
+    assert delete(shares, deadline, FAR) is None
+    [failure], [note] = shares.report()
+    assert (failure.subject, failure.failure.region, failure.failure.error_class) == (AWAY, AWAY, "permanent")
+    assert failure.failure.reason == (
+        f"skipped for the rest of this sweep after its TLS certificate was rejected: {rejected.reason}"
+    )
+    assert note.startswith(
+        f"{AWAY} skipped for the rest of this sweep after its TLS certificate was rejected"
+    )
