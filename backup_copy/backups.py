@@ -136,20 +136,28 @@ class RegionFailure:
 
 
 def retry_token(
-    source_id: str, region: str, failed_copies: Sequence[str] = (), *, invalidated: str | None = None
+    source_id: str,
+    region: str,
+    failed_copies: Sequence[str] = (),
+    *,
+    deployment: str,
+    invalidated: str | None = None,
 ) -> str:
-    """The copy's opc-retry-token: the same source and destination always give the same token.
+    """The copy's opc-retry-token: the same source, destination and deployment give the same token.
 
     Derived from what is copied where, never from the event id, so a redelivered event (a new
-    delivery, the same backup) replays the first request instead of making a second copy.
-    `failed_copies` are the ids of earlier copies in the destination that failed or were deleted:
-    after a FAULTY or deleted copy a new request must not be answered with the old one, and ids (not
-    a count) keep that true when OCI stops listing an old failure. `invalidated` is a token OCI
+    delivery, the same backup) replays the first request instead of making a second copy; the event
+    path and the sweep derive it alike, so their requests converge on one copy too. `deployment`
+    keeps another deployment's request from answering ours: a replay hands back the copy the first
+    request made, and this one would tag that copy as its own. `failed_copies` are the ids of earlier
+    copies in the destination that failed or were deleted: after a FAULTY or deleted copy a new
+    request must not be answered with the old one, and ids (not a count) keep that true when OCI
+    stops listing an old failure; an id listed twice counts once. `invalidated` is a token OCI
     refused as invalidated (what it made was deleted, and no longer listed): the token after it.
     """
-    failed = ",".join(sorted(failed_copies))
+    failed = ",".join(sorted(set(failed_copies)))
     after = f"|after:{invalidated}" if invalidated else ""
-    digest = hashlib.sha256(f"{source_id}|{region}|{failed}{after}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{source_id}|{region}|{deployment}|{failed}{after}".encode()).hexdigest()
     return f"backup-copy-{digest}"[:MAX_RETRY_TOKEN]
 
 

@@ -443,7 +443,7 @@ def _settle(
         destination_region=region,
         display_name=_copy_name(source, region, settings),
         kms_key_id=settings.destination_kms_key_ids.get(region),
-        retry_token=retry_token(source.id, region, failed),
+        retry_token=retry_token(source.id, region, failed, deployment=settings.deployment),
     )
     for _ in range(MAX_INVALIDATED_TOKENS):
         try:
@@ -456,6 +456,8 @@ def _settle(
                 "the copy made under this retry token was deleted; asking again under a new token",
                 extra={"fields": {"source": source.id, "region": region}},
             )
-            fresh = retry_token(source.id, region, failed, invalidated=request.retry_token)
+            fresh = retry_token(
+                source.id, region, failed, deployment=settings.deployment, invalidated=request.retry_token
+            )
             request = replace(request, retry_token=fresh)
     return store.request_copy(source, request, deadline), True

@@ -38,6 +38,7 @@ from devkit.payload import PROJECT
 from devkit.standin import MAX_PAGE_SIZE, Fault, Garbage, wire
 
 HOME, AWAY = "us-phoenix-1", "us-ashburn-1"
+DEPLOYMENT = "backup-copy-test"
 KINDS = {"boot": BackupKind.BOOT, "volume": BackupKind.VOLUME, "volume_group": BackupKind.VOLUME_GROUP}
 PATHS = {"boot": "bootVolumeBackups", "volume": "volumeBackups", "volume_group": "volumeGroupBackups"}
 
@@ -73,7 +74,9 @@ def seed(cloud: LocalCloud, kind: str = "boot", **kwargs: Any) -> str:
 
 
 def request_for(source_id: str, region: str = AWAY) -> CopyRequest:
-    return CopyRequest(region, "web-01 daily (copy)", None, retry_token(source_id, region))
+    return CopyRequest(
+        region, "web-01 daily (copy)", None, retry_token(source_id, region, deployment=DEPLOYMENT)
+    )
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -90,7 +93,7 @@ def test_a_copy_is_one_signed_request_to_the_source_region(cloud: LocalCloud, ki
         f"/{HOME}/iaas/20160918/{PATHS[kind]}/{source_id}/actions/copy",
     )
     assert post.body == {"destinationRegion": AWAY, "displayName": "web-01 daily (copy)"}
-    assert post.headers["opc-retry-token"] == retry_token(source_id, AWAY)
+    assert post.headers["opc-retry-token"] == retry_token(source_id, AWAY, deployment=DEPLOYMENT)
     assert all(request.signature_ok for request in cloud.standin.requests)
     assert all(
         request.headers["authorization"].count('keyId="ST$') == 1 for request in cloud.standin.requests

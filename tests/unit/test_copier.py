@@ -132,18 +132,38 @@ def test_a_boot_backup_whose_first_copy_has_finished_is_copied_to_the_next_desti
 def test_each_copy_carries_a_retry_token_derived_from_source_and_destination(
     config: Config, store: FakeGateway
 ) -> None:
-    copy_event(volume_event(), load_settings(config), store, deadline())
+    settings = load_settings(config)
+    copy_event(volume_event(), settings, store, deadline())
     tokens = [request.retry_token for _, request in store.copy_requests]
-    source = volume_event().data.resource_id
-    assert tokens == [retry_token(source, "us-ashburn-1"), retry_token(source, "eu-frankfurt-1")]
+    source, ours = volume_event().data.resource_id, settings.deployment
+    assert tokens == [
+        retry_token(source, "us-ashburn-1", deployment=ours),
+        retry_token(source, "eu-frankfurt-1", deployment=ours),
+    ]
     assert len(set(tokens)) == 2
     assert all(1 <= len(token) <= 64 for token in tokens)
 
 
 def test_the_retry_token_does_not_depend_on_the_event_delivery() -> None:
     source = boot_event().data.resource_id
-    assert retry_token(source, "us-ashburn-1") == retry_token(source, "us-ashburn-1")
-    assert retry_token(source, "us-ashburn-1") != retry_token(source, "us-ashburn-1", ["ocid1.faulty"])
+    token = retry_token(source, "us-ashburn-1", deployment="ours")
+    assert token == retry_token(source, "us-ashburn-1", deployment="ours")
+    assert token != retry_token(source, "us-ashburn-1", ["ocid1.faulty"], deployment="ours")
+
+
+def test_another_deployments_request_never_answers_ours() -> None:
+    # A replay hands back the copy the first request made: another deployment's must not be ours.
+    source = boot_event().data.resource_id
+    assert retry_token(source, "us-ashburn-1", deployment="ours") != retry_token(
+        source, "us-ashburn-1", deployment="theirs"
+    )
+
+
+def test_an_earlier_copy_listed_twice_counts_once_in_the_retry_token() -> None:
+    # A listing whose pages shift may show an item twice; the token must not change with it.
+    source = boot_event().data.resource_id
+    once = retry_token(source, "us-ashburn-1", ["ocid1.b", "ocid1.a"], deployment="ours")
+    assert once == retry_token(source, "us-ashburn-1", ["ocid1.a", "ocid1.b", "ocid1.a"], deployment="ours")
 
 
 def test_the_copy_is_named_after_the_source(config: Config, store: FakeGateway) -> None:
@@ -177,9 +197,12 @@ def test_a_faulty_earlier_copy_is_replaced_with_a_fresh_retry_token(
     config["DESTINATION_REGIONS"] = "us-ashburn-1"
     source = boot_event().data.resource_id
     store.copies[f"{source}|us-ashburn-1"] = [BackupCopy("us-ashburn-1", "ocid1.broken", "FAULTY")]
-    outcome = copy_event(boot_event(), load_settings(config), store, deadline())
+    settings = load_settings(config)
+    outcome = copy_event(boot_event(), settings, store, deadline())
     assert outcome.status is Status.COPIED
-    assert store.copy_requests[0][1].retry_token == retry_token(source, "us-ashburn-1", ["ocid1.broken"])
+    assert store.copy_requests[0][1].retry_token == retry_token(
+        source, "us-ashburn-1", ["ocid1.broken"], deployment=settings.deployment
+    )
 
 
 def test_a_second_faulty_copy_gets_a_token_of_its_own_even_when_the_first_is_no_longer_listed(

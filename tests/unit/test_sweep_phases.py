@@ -458,7 +458,7 @@ def test_the_sweep_asks_with_the_retry_token_the_event_path_would_after_a_faulty
     [(_, swept)] = by_sweep.copy_requests
     [(_, evented)] = by_event.copy_requests
     assert swept == evented
-    assert swept.retry_token == retry_token("it", AWAY, ["broken", "gone"])
+    assert swept.retry_token == retry_token("it", AWAY, ["broken", "gone"], deployment=configured.deployment)
     assert f"list {AWAY}" not in by_sweep.calls
 
 
