@@ -88,6 +88,17 @@ class Backup:
         """Whether OCI made this backup by copying another one."""
         return self.source_backup_id is not None
 
+    def found_copy(self) -> BackupCopy:
+        """This backup, listed in a destination, as a copy of its source: marked if its marker names it."""
+        marker = self.freeform_tags.get(MARKER_TAG)
+        return BackupCopy(
+            region=self.region,
+            id=self.id,
+            state=self.lifecycle_state,
+            marked=marker is not None and marker == self.source_backup_id,
+            display_name=self.display_name,
+        )
+
     def copy_tags(self, deployment: str) -> tuple[dict[str, str], dict[str, dict[str, object]]]:
         """The tags a copy of this backup made by `deployment` carries: the source's own, plus the markers.
 

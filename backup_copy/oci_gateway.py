@@ -43,7 +43,7 @@ from oci.core.models import (
 from oci.ons import NotificationDataPlaneClient
 from oci.ons.models import MessageDetails, ons_type_mapping
 
-from backup_copy.backups import MARKER_TAG, Backup, BackupCopy, BackupKind, CopyRequest
+from backup_copy.backups import Backup, BackupCopy, BackupKind, CopyRequest
 from backup_copy.deadline import Deadline
 from backup_copy.errors import (
     ConfigurationError,
@@ -297,13 +297,7 @@ class OciGateway:
         api = _APIS[source.kind]
         filters = {api.list_filter: source.id} if api.list_filter else {}
         return [
-            BackupCopy(
-                region=region,
-                id=item.id,
-                state=item.lifecycle_state,
-                marked=(item.freeform_tags or {}).get(MARKER_TAG) == source.id,
-                display_name=item.display_name,
-            )
+            self._source(source.kind, region, item).found_copy()
             for item in self._list(source.kind, source.compartment_id, region, deadline, **filters)
             if getattr(item, api.source_field, None) == source.id
         ]

@@ -322,12 +322,7 @@ def found_copies(
                 and (source.id, region) in pairs
                 and copy.compartment_id == source.compartment_id
             ):
-                marked = copy.freeform_tags.get(MARKER_TAG) == source.id
-                found[(source.id, region)].append(
-                    BackupCopy(
-                        region, copy.id, copy.lifecycle_state, marked=marked, display_name=copy.display_name
-                    )
-                )
+                found[(source.id, region)].append(copy.found_copy())
     for region, by_source in estate.gone.items():
         for source_id, ids in by_source.items():
             if (source_id, region) in pairs:

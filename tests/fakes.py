@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
-from backup_copy.backups import MARKER_TAG, Backup, BackupCopy, BackupKind, CopyRequest
+from backup_copy.backups import Backup, BackupCopy, BackupKind, CopyRequest
 from backup_copy.deadline import Deadline
 from backup_copy.errors import Failed, PermanentError
 from backup_copy.metrics import MetricPoint
@@ -105,13 +105,7 @@ class FakeGateway:
         self.calls.append(f"list {region}")
         self._bug(region, source.id, f"list {region}")
         stored = [
-            BackupCopy(
-                region=region,
-                id=b.id,
-                state=b.lifecycle_state,
-                marked=b.freeform_tags.get(MARKER_TAG) == source.id,
-                display_name=b.display_name,
-            )
+            b.found_copy()
             for b in self.backups.values()
             if b.region == region
             and b.source_backup_id == source.id
