@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from backup_copy.events import printable
 from backup_copy.outcome import Outcome, Status, SweepOutcome, SweepReport
-from backup_copy.wire import fit_json, json_fits, notice_body, rpo_json
+from backup_copy.wire import fit_json, notice_body, rpo_json, whole_json
 
 # ONS refuses bodies over 64 KB; the title is a subject line, kept short.
 MAX_BODY_BYTES = 64 * 1024
@@ -103,10 +102,8 @@ def sweep_title(report: SweepReport, *, dry_run: bool) -> str:
 
 def _sweep_notice(outcome: SweepOutcome, report: SweepReport) -> Notice:
     body = notice_body(outcome)
-    # Indented, JSON is never shorter than compact, and indenting takes json's pure-Python encoder:
-    # a large sweep's report, megabytes that cannot fit, is measured and never serialised whole.
-    text = json.dumps(body, indent=2) if json_fits(body, MAX_BODY_BYTES) else None
-    if text is None or len(text.encode()) > MAX_BODY_BYTES:
+    text = whole_json(body, MAX_BODY_BYTES, indent=2)
+    if text is None:
         # A very large sweep: the flagged volumes matter most, then the rest as far as it fits.
         body["rpo"] = [rpo_json(line) for line in report.flagged]
         text = fit_json(

@@ -184,14 +184,24 @@ def fit_json(
     totals: Mapping[str, int] | None = None,
 ) -> str:
     """`body` as JSON text of at most `limit` bytes of UTF-8, cut by fit() if it is longer."""
-    sizes = _Sizes()
-    # Indented, JSON is never shorter than compact: a body whose compact JSON is too long (a large
-    # sweep's report, megabytes) is measured, and never serialised whole.
-    if not notes and sizes.of(body, None, None) <= limit:
-        text = json.dumps(body, indent=indent)
-        if len(text.encode()) <= limit:
+    if not notes:
+        text = whole_json(body, limit, indent=indent)
+        if text is not None:
             return text
-    return json.dumps(_fit(body, limit, sizes, keep=keep, notes=notes, totals=totals))
+    return json.dumps(fit(body, limit, keep=keep, notes=notes, totals=totals))
+
+
+def whole_json(body: JsonObject, limit: int, *, indent: int | None = None) -> str | None:
+    """`body` as JSON text if, uncut, it takes at most `limit` bytes of UTF-8; else None.
+
+    Indented, JSON is never shorter than compact, and indenting takes json's pure-Python encoder: a
+    body whose compact JSON is too long (a large sweep's report, megabytes) is measured only as far
+    as the limit, and never serialised.
+    """
+    if not json_fits(body, limit):
+        return None
+    text = json.dumps(body, indent=indent)
+    return text if len(text.encode()) <= limit else None
 
 
 def json_fits(value: object, limit: int) -> bool:
@@ -232,18 +242,7 @@ def fit(
     A cut body says so: `truncated` names what was cut (with the caller's `notes` on cuts it made
     itself), and `totals` gives the full length of every list, `totals` overriding what the body shows.
     """
-    return _fit(body, limit, _Sizes(), keep=keep, notes=notes, totals=totals)
-
-
-def _fit(
-    body: JsonObject,
-    limit: int,
-    sizes: _Sizes,
-    *,
-    keep: Collection[str],
-    notes: Mapping[str, str] | None,
-    totals: Mapping[str, int] | None,
-) -> JsonObject:
+    sizes = _Sizes()
     if not notes and sizes.of(body, None, None) <= limit:
         return body
     # Each top-level key's lists, by path, as _list_lengths names them in the body and in a cut of it.
