@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TypeVar
 
-CLI_VERSION = "oci-cli 3.95.1"
 Key = TypeVar("Key")
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from devkit.standin import ResourcePrincipal, StandIn
 
-from .support import COPY_DELAY_SECONDS, HOME, REGIONS, FakeClock, SeedFactory
+from .support import COPY_DELAY_SECONDS, REGIONS, ClientFactory, FakeClock, SeedFactory
 
 
 @pytest.fixture(params=[True, False], ids=["https", "http"])
@@ -30,21 +30,16 @@ def standin(principal: ResourcePrincipal, clock: FakeClock, tls: bool, tmp_path:
         yield running
 
 
-def _client(standin: StandIn) -> Any:
-    return oci.core.BlockstorageClient(
-        {"region": HOME},
-        signer=oci.auth.signers.get_resource_principals_signer(),
-        service_endpoint=standin.endpoint(HOME, "iaas"),
-        circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
-        retry_strategy=oci.retry.NoneRetryStrategy(),
-    )
+def _client(make_client: ClientFactory) -> Any:
+    """A Block Storage client that does not retry: one request is one request the stand-in records."""
+    return make_client(retry_strategy=oci.retry.NoneRetryStrategy())
 
 
 @pytest.mark.parametrize("tls", [True], ids=["https"])
 @pytest.mark.parametrize("trust", ["ca_bundle", "ca_directory"])
 def test_a_client_trusting_the_bundle_or_its_directory_reads_a_backup_over_https(
     standin: StandIn,
-    rp_env: ResourcePrincipal,
+    make_client: ClientFactory,
     seed: SeedFactory,
     monkeypatch: pytest.MonkeyPatch,
     trust: str,
@@ -53,11 +48,7 @@ def test_a_client_trusting_the_bundle_or_its_directory_reads_a_backup_over_https
     assert isinstance(trusted, Path)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(trusted))
     backup_id = seed("boot")
-    client = _client(standin)
-    try:
-        backup = client.get_boot_volume_backup(backup_id).data
-    finally:
-        client.base_client.session.close()
+    backup = _client(make_client).get_boot_volume_backup(backup_id).data
 
     assert standin.base_url.startswith("https://127.0.0.1:")
     assert backup.id == backup_id
@@ -66,56 +57,46 @@ def test_a_client_trusting_the_bundle_or_its_directory_reads_a_backup_over_https
 
 @pytest.mark.parametrize("tls", [True], ids=["https"])
 def test_a_client_not_trusting_the_throwaway_ca_is_refused(
-    standin: StandIn, rp_env: ResourcePrincipal, seed: SeedFactory, monkeypatch: pytest.MonkeyPatch
+    standin: StandIn, make_client: ClientFactory, seed: SeedFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The SDK's default bundle (certifi's) alone: the stand-in's certificate is signed by nobody in it.
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     backup_id = seed("boot")
-    client = _client(standin)
-    try:
-        with pytest.raises(oci.exceptions.RequestException, match="CERTIFICATE_VERIFY_FAILED"):
-            client.get_boot_volume_backup(backup_id)
-    finally:
-        client.base_client.session.close()
+    client = _client(make_client)
+    with pytest.raises(oci.exceptions.RequestException, match="CERTIFICATE_VERIFY_FAILED"):
+        client.get_boot_volume_backup(backup_id)
 
     assert standin.requests == []
 
 
 def test_sequential_requests_from_one_client_share_one_connection(
-    standin: StandIn, rp_env: ResourcePrincipal, seed: SeedFactory, monkeypatch: pytest.MonkeyPatch
+    standin: StandIn, make_client: ClientFactory, seed: SeedFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if standin.ca_bundle is not None:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(standin.ca_bundle))
     backup_id = seed("boot")
-    client = _client(standin)
-    try:
-        for _ in range(5):
-            client.get_boot_volume_backup(backup_id)
-        client.update_boot_volume_backup(
-            backup_id, oci.core.models.UpdateBootVolumeBackupDetails(freeform_tags={"k": "v"})
-        )
-        client.list_boot_volume_backups(compartment_id=standin.backup(backup_id).compartment_id)
-    finally:
-        client.base_client.session.close()
+    client = _client(make_client)
+    for _ in range(5):
+        client.get_boot_volume_backup(backup_id)
+    client.update_boot_volume_backup(
+        backup_id, oci.core.models.UpdateBootVolumeBackupDetails(freeform_tags={"k": "v"})
+    )
+    client.list_boot_volume_backups(compartment_id=standin.backup(backup_id).compartment_id)
 
     assert len(standin.requests) == 7
     assert standin.connections_accepted == 1
 
 
 def test_two_clients_open_a_connection_each(
-    standin: StandIn, rp_env: ResourcePrincipal, seed: SeedFactory, monkeypatch: pytest.MonkeyPatch
+    standin: StandIn, make_client: ClientFactory, seed: SeedFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if standin.ca_bundle is not None:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(standin.ca_bundle))
     backup_id = seed("boot")
-    clients = [_client(standin), _client(standin)]
-    try:
-        for client in clients * 2:
-            client.get_boot_volume_backup(backup_id)
-    finally:
-        for client in clients:
-            client.base_client.session.close()
+    clients = [_client(make_client), _client(make_client)]
+    for client in clients * 2:
+        client.get_boot_volume_backup(backup_id)
 
     assert standin.connections_accepted == 2
 

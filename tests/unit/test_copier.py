@@ -23,6 +23,11 @@ BOOT_EVENT = "boot-volume-backup-end.json"
 # OCI copies one boot volume backup at a time from a source region; volume backups fan out to every
 # destination at once, so the tests about each destination on its own use one.
 VOLUME_EVENT = "volume-backup-end.json"
+# Why a destination that is the source's own region (us-phoenix-1) is not copied.
+OWN_REGION = (
+    "DESTINATION_REGIONS: 'us-phoenix-1' is the backup's own region: "
+    "a backup cannot be copied to the region it is in"
+)
 
 
 def boot_event() -> BackupCreatedEvent:
@@ -307,10 +312,7 @@ def test_the_source_region_as_the_only_destination_is_refused(config: Config, st
     config["DESTINATION_REGIONS"] = "us-phoenix-1"
     with pytest.raises(ConfigurationError) as refused:
         copy_event(boot_event(), load_settings(config), store, deadline())
-    assert refused.value.reason == (
-        "DESTINATION_REGIONS: 'us-phoenix-1' is the backup's own region: "
-        "a backup cannot be copied to the region it is in"
-    )
+    assert refused.value.reason == OWN_REGION
     assert store.calls == []
 
 
@@ -322,14 +324,10 @@ def test_the_source_region_among_the_destinations_fails_after_the_others_are_cop
     assert outcome.status is Status.FAILED
     assert [(c.region, c.state) for c in outcome.new_copies] == [("us-ashburn-1", "CREATING")]
     assert [request.destination_region for _, request in store.copy_requests] == ["us-ashburn-1"]
-    own = (
-        "DESTINATION_REGIONS: 'us-phoenix-1' is the backup's own region: "
-        "a backup cannot be copied to the region it is in"
-    )
     assert [(f.region, f.reason, f.error_class) for f in outcome.failures] == [
-        ("us-phoenix-1", own, "configuration")
+        ("us-phoenix-1", OWN_REGION, "configuration")
     ]
-    assert outcome.reason == f"copied, but {own}"
+    assert outcome.reason == f"copied, but {OWN_REGION}"
     assert outcome.error_class == "configuration"
 
 
