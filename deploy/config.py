@@ -196,6 +196,16 @@ class DeployConfig(BaseModel):
         return self
 
     @property
+    def dynamic_group_domain(self) -> str | None:
+        """The identity domain the dynamic group is in (Domain/name); None for the default domain."""
+        return self.dynamic_group.rpartition("/")[0] or None
+
+    @property
+    def dynamic_group_name(self) -> str:
+        """The dynamic group's own name, without its domain: what policies and the CLI call it."""
+        return self.dynamic_group.rpartition("/")[2]
+
+    @property
     def topic_region(self) -> str:
         """The topic's region, from its OCID (the function publishes there); a created one's: the source."""
         if self.topic_id is None:

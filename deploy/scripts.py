@@ -107,7 +107,7 @@ class _Names:
         self.log_group = q(config.application)
         self.log = q(f"{config.application}-invoke")
         self.schedule = q(f"{config.application}-sweep")
-        self.group = config.dynamic_group.rpartition("/")[2]
+        self.group = config.dynamic_group_name
 
     def find_topic(self) -> str:
         # A topic's OCID is its `topic-id` (NotificationTopicSummary has no `id`); keys with '-' are
