@@ -42,11 +42,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from devkit import PROJECT
 from devkit.bench import sweep_scale
 from devkit.fdk_process import FdkProcess
 from devkit.image_tree import PYTHON_FLAGS, ImageTree, read_only_image
 from devkit.local import HOME, LocalCloudApart, local_cloud, local_cloud_apart
-from devkit.payload import PROJECT, cached_payload
+from devkit.payload import cached_payload
 from image.trim_payload import tree_size
 
 AWAY = "us-ashburn-1"
