@@ -18,7 +18,7 @@ from backup_copy.errors import ConfigurationError
 from backup_copy.events import CompartmentId
 from backup_copy.ocids import COMPARTMENT, parse_ocid
 from backup_copy.regions import REGION_KEYS, region_identifier
-from backup_copy.settings import Settings, load_settings
+from backup_copy.settings import Settings, config_keys, load_settings
 
 # The function's keys the kit defaults when they are not set (see load_deploy_config).
 TOPIC_KEY, SWEEP_COMPARTMENTS_KEY = "NOTIFICATION_TOPIC_ID", "SWEEP_COMPARTMENT_IDS"
@@ -26,9 +26,6 @@ TOPIC_KEY, SWEEP_COMPARTMENTS_KEY = "NOTIFICATION_TOPIC_ID", "SWEEP_COMPARTMENT_
 # Resource Scheduler takes "UNIX cron formatting" (CreateScheduleDetails.recurrence_details); whether
 # it wants five fields or six (seconds first) is unconfirmed: DEPLOY_SWEEP_CRON takes either.
 DEFAULT_SWEEP_CRON = "*/15 * * * *"
-
-# The function's own keys, as load_settings() reads them from the environment.
-FUNCTION_KEYS = tuple(name.upper() for name in Settings.model_fields)
 
 # Deployment facts the function never reads, by environment variable.
 DEPLOY_KEYS = {
@@ -196,6 +193,16 @@ class DeployConfig(BaseModel):
         return self
 
     @property
+    def dynamic_group_domain(self) -> str | None:
+        """The identity domain the dynamic group is in (Domain/name); None for the default domain."""
+        return self.dynamic_group.rpartition("/")[0] or None
+
+    @property
+    def dynamic_group_name(self) -> str:
+        """The dynamic group's own name, without its domain: what policies and the CLI call it."""
+        return self.dynamic_group.rpartition("/")[2]
+
+    @property
     def topic_region(self) -> str:
         """The topic's region, from its OCID (the function publishes there); a created one's: the source."""
         if self.topic_id is None:
@@ -269,7 +276,7 @@ def _settings(
     environ: Mapping[str, str], facts: Mapping[str, object], given_topic: str | None, problems: list[str]
 ) -> Settings | None:
     """The function's settings as the kit will configure them, or None (with `problems` said)."""
-    values = {key: environ[key] for key in FUNCTION_KEYS if key in environ}
+    values = {key: environ[key] for key in config_keys() if key in environ}
     source = facts.get("source_region")
     region = region_identifier(source) if isinstance(source, str) else None
     if given_topic is None:

@@ -147,7 +147,7 @@ _KINDS = {
 
 def function_needs(config: DeployConfig) -> list[Need]:
     """Every check the function's calls trigger for the configured regions, topic and keys."""
-    group = _principal(config.dynamic_group)
+    group = Principal("dynamic-group", config.dynamic_group_name, config.dynamic_group_domain)
     backups = config.backup_compartment_id
     source = region_key(config.source_region)
     needs: list[Need] = []
@@ -267,11 +267,6 @@ def scheduler_needs(config: DeployConfig, schedule_id: str) -> list[Need]:
         Need("InvokeFunction", anyone, "fn-invocation", compartment, None, schedule, "use"),
         Need("GetFunction", anyone, "fn-function", compartment, None, schedule, "read"),
     ]
-
-
-def _principal(dynamic_group: str) -> Principal:
-    domain, _, name = dynamic_group.rpartition("/")
-    return Principal("dynamic-group", name, domain or None)
 
 
 def _at(region: str, operation: str) -> dict[str, str]:

@@ -87,7 +87,7 @@ def render(config: DeployConfig) -> Rendered:
     """Fill every template from `config`."""
     settings = config.settings
     common = {
-        "dynamic_group": _subject(config.dynamic_group),
+        "dynamic_group": _subject(config),
         "backup_compartment_id": config.backup_compartment_id,
     }
     destinations = [region_key(region) for region in settings.destination_regions]
@@ -180,16 +180,15 @@ def render(config: DeployConfig) -> Rendered:
         statements = list(dict.fromkeys(statement for _, lines in parts for statement in lines))
         policies.append(
             Policy(
-                name=f"{config.dynamic_group.rpartition('/')[2]}-{'-'.join(roles)}",
+                name=f"{config.dynamic_group_name}-{'-'.join(roles)}",
                 compartment_id=compartment_id,
                 description=f"backup-copy function: {', '.join(roles)} (rendered by deploy.render)",
                 statements=tuple(statements),
             )
         )
-    group = config.dynamic_group.rpartition("/")[2]
     placeholder = schedule_placeholder(config)
     scheduler = Policy(
-        name=f"{group}-scheduler",
+        name=f"{config.dynamic_group_name}-scheduler",
         compartment_id=config.function_compartment_id,
         description="backup-copy function: its sweep's schedule may start it (rendered by deploy.render)",
         statements=tuple(
@@ -326,8 +325,8 @@ def _json_template(name: str, **values: str) -> str:
     return text
 
 
-def _subject(dynamic_group: str) -> str:
-    domain, _, name = dynamic_group.rpartition("/")
+def _subject(config: DeployConfig) -> str:
+    domain, name = config.dynamic_group_domain, config.dynamic_group_name
     return f"'{domain}'/'{name}'" if domain else name
 
 

@@ -78,6 +78,11 @@ def _delete(variable: str, find: str, delete: str, what: str) -> list[str]:
     ]
 
 
+def _inside(lines: list[str]) -> list[str]:
+    """`lines` indented a step, to run inside an `if` block of the script."""
+    return ["  " + line for line in lines]
+
+
 def _first_live(items: str, key: str = "id") -> str:
     """A --query for the first item not being deleted, as one shell word.
 
@@ -107,7 +112,7 @@ class _Names:
         self.log_group = q(config.application)
         self.log = q(f"{config.application}-invoke")
         self.schedule = q(f"{config.application}-sweep")
-        self.group = config.dynamic_group.rpartition("/")[2]
+        self.group = config.dynamic_group_name
 
     def find_topic(self) -> str:
         # A topic's OCID is its `topic-id` (NotificationTopicSummary has no `id`); keys with '-' are
@@ -481,27 +486,25 @@ def teardown_script(config: DeployConfig, rendered: Rendered) -> list[str]:
     )
     lines += ["", "# 5, 4 and 3. The function, its logs, the application."]
     lines += [f"APP_ID=$({n.find_application()})", 'if [ -n "$APP_ID" ]; then']
-    lines += [
-        "  " + line
-        for line in _delete(
+    lines += _inside(
+        _delete(
             "FUNCTION_ID",
             n.find_function(),
             f'oci fn function delete {src} --function-id "$FUNCTION_ID" --force',
             "function",
         )
-    ]
+    )
     lines.append("fi")
     lines += [f"LOG_GROUP_ID=$({n.find_log_group()})", 'if [ -n "$LOG_GROUP_ID" ]; then']
-    lines += [
-        "  " + line
-        for line in _delete(
+    lines += _inside(
+        _delete(
             "LOG_ID",
             n.find_log(),
             f'oci logging log delete {src} --log-group-id "$LOG_GROUP_ID" --log-id "$LOG_ID" --force '
             "--wait-for-state SUCCEEDED >/dev/null",
             "invoke log",
         )
-    ]
+    )
     lines += [
         f'  oci logging log-group delete {src} --log-group-id "$LOG_GROUP_ID" --force '
         "--wait-for-state SUCCEEDED >/dev/null",
@@ -535,15 +538,14 @@ def teardown_script(config: DeployConfig, rendered: Rendered) -> list[str]:
     else:
         lines += [f"TOPIC_ID=$({n.find_topic()})", 'if [ -n "$TOPIC_ID" ]; then']
         if config.notify_email:
-            lines += [
-                "  " + line
-                for line in _delete(
+            lines += _inside(
+                _delete(
                     "SUBSCRIPTION_ID",
                     n.find_subscription(config.notify_email),
                     f'oci ons subscription delete {src} --subscription-id "$SUBSCRIPTION_ID" --force',
                     "subscription",
                 )
-            ]
+            )
         lines += [
             f'  oci ons topic delete {src} --topic-id "$TOPIC_ID" --force',
             '  echo "deleted topic"',

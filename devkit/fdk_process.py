@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
-PROJECT = Path(__file__).resolve().parent.parent
+from devkit import PROJECT
+
 START_TIMEOUT = 30.0
 
 

@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from devkit.payload import COMPLETE, PROJECT, cached_payload
+from devkit import PROJECT
+from devkit.payload import COMPLETE, cached_payload
 from image import import_check
 
 # What the Dockerfile copies into /function.

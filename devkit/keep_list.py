@@ -15,7 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from devkit.payload import PROJECT, install
+from devkit import PROJECT
+from devkit.payload import install
 from devkit.scenarios import SessionRun, run_sessions
 from image.trim_payload import DEFAULT_KEEP, import_name
 

@@ -19,15 +19,12 @@ import oci
 from devkit.standin.credentials import ResourcePrincipal, make_resource_principal
 from devkit.standin.process import StandInProcess
 from devkit.standin.server import StandIn
-from devkit.standin.state import BackupKind
+from devkit.standin.state import SPECS
 
 HOME = "us-phoenix-1"
 REGIONS = (HOME, "us-ashburn-1", "eu-frankfurt-1")
-_KINDS = {
-    "bootvolumebackup": BackupKind.BOOT,
-    "volumebackup": BackupKind.VOLUME,
-    "volumegroupbackup": BackupKind.VOLUME_GROUP,
-}
+# The kind of backup an OCID's resource type names, as the stand-in makes them.
+_KINDS = {spec.ocid_type: kind for kind, spec in SPECS.items()}
 
 S = TypeVar("S", StandIn, StandInProcess)
 

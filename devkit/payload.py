@@ -20,9 +20,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from devkit import PROJECT
 from image import ca_directory, import_check, trim_payload
 
-PROJECT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = PROJECT / "requirements.txt"
 CACHE = PROJECT / ".local"
 # Everything the payload is made from: a change to any of them builds a new one.

@@ -9,11 +9,11 @@ installed SDK knows a region the copy does not.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import oci
 
-TARGET = Path(__file__).resolve().parent.parent / "backup_copy" / "regions.py"
+from devkit import PROJECT
+
+TARGET = PROJECT / "backup_copy" / "regions.py"
 
 HEADER = '''"""Every region OCI knows: short key (iad) to identifier (us-ashburn-1). Generated, do not edit.
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from devkit.fdk_process import PROJECT, FdkProcess
+from devkit import PROJECT
+from devkit.fdk_process import FdkProcess
 from devkit.local import LocalCloud, load_event, local_cloud
 from devkit.standin import Fault
 

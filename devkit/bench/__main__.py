@@ -42,11 +42,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from devkit import PROJECT
 from devkit.bench import sweep_scale
 from devkit.fdk_process import FdkProcess
 from devkit.image_tree import PYTHON_FLAGS, ImageTree, read_only_image
 from devkit.local import HOME, LocalCloudApart, local_cloud, local_cloud_apart
-from devkit.payload import PROJECT, cached_payload
+from devkit.payload import cached_payload
 from image.trim_payload import tree_size
 
 AWAY = "us-ashburn-1"
@@ -78,6 +79,16 @@ class Pinning:
         """The CPUs a stand-in process runs on."""
         return None if self.bench_cpu is None else {self.bench_cpu}
 
+    def function_process(self, env: dict[str, str], function_file: Path, python_path: str) -> FdkProcess:
+        """The fdk serving any function file (the floor too) on `python_path` alone, on its CPU."""
+        return FdkProcess(
+            env,
+            python_path=python_path,
+            python_flags=PYTHON_FLAGS,
+            function_file=function_file,
+            launcher=self.launcher,
+        )
+
     def apply(self) -> None:
         """Put this process (the bench driver, and any thread it starts from now on) on its CPU."""
         if self.bench_cpu is not None:
@@ -104,22 +115,8 @@ def plan_pinning() -> Pinning:
     return Pinning(function_cpu=cpus[1], bench_cpu=cpus[0], taskset=taskset)
 
 
-# Planned once, on import, before the bench pins itself (which narrows what sched_getaffinity shows).
-PINNING = plan_pinning()
-
 # The goal for either cold start: a paired median ratio to the floor's within 5%.
 COLD_START_GOAL = 1.05
-
-
-def function_process(env: dict[str, str], function_file: Path, python_path: str) -> FdkProcess:
-    """The fdk serving any function file (the floor too) on `python_path` alone, on its CPU."""
-    return FdkProcess(
-        env,
-        python_path=python_path,
-        python_flags=PYTHON_FLAGS,
-        function_file=function_file,
-        launcher=PINNING.launcher,
-    )
 
 
 @dataclass(frozen=True)
@@ -246,12 +243,12 @@ def machine() -> str:
     )
 
 
-def header(rounds: int, events: bool) -> list[str]:
+def header(rounds: int, events: bool, pinning: Pinning) -> list[str]:
     """When, on what, how many rounds, and what ran where."""
     lines = [
         f"backup-copy bench, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"  machine: {machine()}",
-        f"  pinning: {PINNING.describe()}",
+        f"  pinning: {pinning.describe()}",
     ]
     if events:
         lines += [
@@ -278,7 +275,7 @@ LATENCY_DESTINATIONS = ("us-ashburn-1", "eu-frankfurt-1", "uk-london-1")
 ROUND_TRIP = 0.050
 
 
-def warm_latency(image: ImageTree, events_each: int) -> Goal:
+def warm_latency(image: ImageTree, events_each: int, pinning: Pinning) -> Goal:
     """Median warm event with 50 ms round trips, three destinations against one (goal: within 1.25x)."""
     function_file = image.function / FUNCTION.name
     with (
@@ -287,7 +284,7 @@ def warm_latency(image: ImageTree, events_each: int) -> Goal:
             Path(directory),
             regions=(HOME, *LATENCY_DESTINATIONS),
             copy_limits=False,
-            cpus=PINNING.standin_cpus,
+            cpus=pinning.standin_cpus,
         ) as cloud,
     ):
         cloud.standin.set_latency(ROUND_TRIP)
@@ -295,7 +292,7 @@ def warm_latency(image: ImageTree, events_each: int) -> Goal:
         spreads: list[Spread] = []
         for destinations in (LATENCY_DESTINATIONS[:1], LATENCY_DESTINATIONS):
             env = cloud.function_env(",".join(destinations))
-            process = function_process(env, function_file, image.python_path).start()
+            process = pinning.function_process(env, function_file, image.python_path).start()
             try:
                 handled(process, events.next())  # the clients are built: the rest are warm
                 spreads.append(Spread.of([per_event(process, events, 1) for _ in range(events_each)]))
@@ -334,7 +331,7 @@ def trust_load_ms(location: Path, times: int = 20) -> float:
     return statistics.median(samples) * 1000
 
 
-def tls_cold_start(image: ImageTree, rounds: int) -> Goal:
+def tls_cold_start(image: ImageTree, rounds: int, pinning: Pinning) -> Goal:
     """Cold start over HTTPS (throwaway CA, persistent connections) against the floor, and against HTTP.
 
     The function and the floor trust the stand-in's CA as the image trusts certifi's:
@@ -348,9 +345,9 @@ def tls_cold_start(image: ImageTree, rounds: int) -> Goal:
     )
     with (
         tempfile.TemporaryDirectory(prefix="backup-copy-bench-tls-") as directory,
-        local_cloud_apart(Path(directory) / "http", copy_limits=False, cpus=PINNING.standin_cpus) as plain,
+        local_cloud_apart(Path(directory) / "http", copy_limits=False, cpus=pinning.standin_cpus) as plain,
         local_cloud_apart(
-            Path(directory) / "https", copy_limits=False, tls=True, cpus=PINNING.standin_cpus
+            Path(directory) / "https", copy_limits=False, tls=True, cpus=pinning.standin_cpus
         ) as secure,
     ):
         plain_events, secure_events = Events(plain), Events(secure)
@@ -361,13 +358,15 @@ def tls_cold_start(image: ImageTree, rounds: int) -> Goal:
         load_file_ms, load_directory_ms = trust_load_ms(bundle_file), trust_load_ms(ca_directory)
 
         def function(cloud: LocalCloudApart, **trust: str) -> Callable[[], FdkProcess]:
-            return lambda: function_process(cloud.function_env(AWAY, **trust), function_file, path).start()
+            return lambda: pinning.function_process(
+                cloud.function_env(AWAY, **trust), function_file, path
+            ).start()
 
         with_file = function(secure, REQUESTS_CA_BUNDLE=str(bundle_file))
 
         def floor() -> FdkProcess:
             env = secure.function_env(AWAY, FLOOR_REQUESTS="floor")
-            return function_process(env, floor_file, path).start()
+            return pinning.function_process(env, floor_file, path).start()
 
         def counted() -> float:
             before = secure.standin.connections_accepted
@@ -411,12 +410,12 @@ def tls_cold_start(image: ImageTree, rounds: int) -> Goal:
     )
 
 
-def run(rounds: int, burst: int, warm: int) -> list[Goal]:
+def run(rounds: int, burst: int, warm: int, pinning: Pinning) -> list[Goal]:
     """Measure the event figures, from a read-only copy of the image's trees."""
     payload_mb = tree_size(cached_payload()) / MB
     with read_only_image(extras=[FLOOR]) as image:
         print(f"  payload copy: {copy_state(image)}", flush=True)
-        goals = events_figures(image, rounds, burst, warm)
+        goals = events_figures(image, rounds, burst, warm, pinning)
         still = "still read-only" if image.read_only() else "WRITABLE"
         after = "unchanged" if image.unchanged() else "CHANGED"
         copy_note = f"its read-only copy after the run: {still}, {after} ({image.compiled:,} .pyc)"
@@ -426,23 +425,25 @@ def run(rounds: int, burst: int, warm: int) -> list[Goal]:
     ]
 
 
-def events_figures(image: ImageTree, rounds: int, burst: int, warm: int) -> list[Goal]:
+def events_figures(image: ImageTree, rounds: int, burst: int, warm: int, pinning: Pinning) -> list[Goal]:
     """Cold start, peak RSS, warm overhead, warm latency and the cold start over HTTPS."""
     function_file, floor_file = image.function / FUNCTION.name, image.function / FLOOR.name
     with (
         tempfile.TemporaryDirectory(prefix="backup-copy-bench-") as directory,
         # Hundreds of copies of one boot volume in flight: OCI's copy limits would queue all but the
         # first. The bench times the function's own work on copies OCI accepts; the tests hold the limits.
-        local_cloud_apart(Path(directory), copy_limits=False, cpus=PINNING.standin_cpus) as cloud,
+        local_cloud_apart(Path(directory), copy_limits=False, cpus=pinning.standin_cpus) as cloud,
     ):
         events = Events(cloud)
 
         def function() -> FdkProcess:
-            return function_process(cloud.function_env(AWAY), function_file, image.python_path).start()
+            return pinning.function_process(
+                cloud.function_env(AWAY), function_file, image.python_path
+            ).start()
 
         def floor(requests: str = "floor") -> FdkProcess:
             env = cloud.function_env(AWAY, FLOOR_REQUESTS=requests)
-            return function_process(env, floor_file, image.python_path).start()
+            return pinning.function_process(env, floor_file, image.python_path).start()
 
         # One of each first, unmeasured: the page cache then holds both for every measured round.
         cold_start(function, events.next())
@@ -470,8 +471,8 @@ def events_figures(image: ImageTree, rounds: int, burst: int, warm: int) -> list
             warm_function.stop()
             warm_floor.stop()
 
-    latency = warm_latency(image, max(5, min(warm, 30)))
-    over_tls = tls_cold_start(image, rounds)
+    latency = warm_latency(image, max(5, min(warm, 30)), pinning)
+    over_tls = tls_cold_start(image, rounds, pinning)
     ratio = paired(ours, bare)
     return [
         Goal(
@@ -499,7 +500,9 @@ def events_figures(image: ImageTree, rounds: int, burst: int, warm: int) -> list
     ]
 
 
-def sweeps(volumes: int, days: int, catch_up_days: int, wide_volumes: int) -> list[sweep_scale.SweepFigures]:
+def sweeps(
+    volumes: int, days: int, catch_up_days: int, wide_volumes: int, pinning: Pinning
+) -> list[sweep_scale.SweepFigures]:
     """The steady estate, the same with a backlog, and a wide one of a backup per volume to three regions.
 
     Each sweep in a stand-in and process of its own.
@@ -521,7 +524,7 @@ def sweeps(volumes: int, days: int, catch_up_days: int, wide_volumes: int) -> li
                 sweep_scale.measure(
                     name,
                     cloud,
-                    lambda env: function_process(env, FUNCTION, path).start(),
+                    lambda env: pinning.function_process(env, FUNCTION, path).start(),
                     volumes=volumes_,
                     days=days_,
                     uncopied_days=uncopied,
@@ -548,13 +551,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.rounds < 2:
         parser.error("--rounds: two or more, for a spread")
-    PINNING.apply()
-    print("\n".join(header(args.rounds, events=args.only != "sweep")), flush=True)
-    goals = [] if args.only == "sweep" else run(args.rounds, args.burst, args.warm)
+    # Planned before the bench pins itself, which narrows what sched_getaffinity shows.
+    pinning = plan_pinning()
+    pinning.apply()
+    print("\n".join(header(args.rounds, events=args.only != "sweep", pinning=pinning)), flush=True)
+    goals = [] if args.only == "sweep" else run(args.rounds, args.burst, args.warm, pinning)
     swept = (
         []
         if args.only == "events"
-        else sweeps(args.volumes, args.days, args.catch_up_days, args.wide_volumes)
+        else sweeps(args.volumes, args.days, args.catch_up_days, args.wide_volumes, pinning)
     )
     if goals:
         print(f"\n{'figure':<36} {'measured':>12}   {'goal':<9} {'met':<14} detail")

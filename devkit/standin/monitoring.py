@@ -83,11 +83,10 @@ def accept(
 
 def _problem(metric: Any, now: datetime) -> str | None:
     """Why Monitoring refuses one metric object, or None."""
-    checks = (_naming_problem, _dimension_problem, _datapoint_problem)
-    return next((problem for check in checks if (problem := check(metric, now)) is not None), None)
+    return _naming_problem(metric) or _dimension_problem(metric) or _datapoint_problem(metric, now)
 
 
-def _naming_problem(metric: Any, now: datetime) -> str | None:
+def _naming_problem(metric: Any) -> str | None:
     namespace, name = metric.namespace or "", metric.name or ""
     problems = (
         (
@@ -108,7 +107,7 @@ def _naming_problem(metric: Any, now: datetime) -> str | None:
     return next((message for failed, message in problems if failed), None)
 
 
-def _dimension_problem(metric: Any, now: datetime) -> str | None:
+def _dimension_problem(metric: Any) -> str | None:
     dimensions = metric.dimensions or {}
     if not 1 <= len(dimensions) <= MAX_DIMENSIONS:
         return f"{len(dimensions)} dimensions: from 1 to {MAX_DIMENSIONS} are allowed"

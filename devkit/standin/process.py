@@ -26,11 +26,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
+from devkit import PROJECT
 from devkit.standin.server import RecordedRequest, StandIn
 from devkit.standin.state import DEFAULT_MAX_COPIES_IN_FLIGHT
-
-# The project's root: the child runs `python -m devkit.standin.process` from there.
-PROJECT = Path(__file__).resolve().parent.parent.parent
 
 P = ParamSpec("P")
 R = TypeVar("R")

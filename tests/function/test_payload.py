@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from devkit.payload import CA_BUNDLE, CA_DIRECTORY, PROJECT, cached_payload, check_imports
+from devkit import PROJECT
+from devkit.payload import CA_BUNDLE, CA_DIRECTORY, cached_payload, check_imports
 from devkit.scenarios import SESSIONS, Call, Session, run_sessions
 from image.trim_payload import KeepList, trim
 

@@ -33,8 +33,8 @@ from backup_copy.oci_gateway import (
     default_credentials,
     load_trusted_key,
 )
+from devkit import PROJECT
 from devkit.local import LocalCloud
-from devkit.payload import PROJECT
 from devkit.standin import MAX_PAGE_SIZE, Fault, Garbage, wire
 
 HOME, AWAY = "us-phoenix-1", "us-ashburn-1"
