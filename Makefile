@@ -74,7 +74,7 @@ image-payload: $(STAMP)
 	@test -n "$(DEST)" || { echo "usage: make image-payload DEST=dir"; exit 2; }
 	$(BIN)/python -m devkit.payload $(DEST)
 
-## bench: payload size, cold start against the floor, peak RSS and warm overhead (figures, not a test)
+## bench: the event figures (payload, cold start paired with the floor, RSS, warm latency) and the sweep at scale (figures, not a test)
 bench: $(STAMP)
 	$(BIN)/python -m devkit.bench
 
